@@ -1,0 +1,393 @@
+"""Articles as the news feed describes them, plus what the newsroom adds: curation and history.
+
+Field names are the feed's keys in snake case (``publishedDateTime`` -> ``published_at``); the
+README has the full mapping, and ``seedfile.ARTICLE_KEYS`` is its single source of truth.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+
+from . import seedfile
+
+EDITORIAL_FIELDS = ("published", "quality", "heat")
+URL_FIELDS = tuple(seedfile.URL_KEYS.values())
+# The URL fields that name the article itself, in the order a reader's link prefers them.
+LINK_FIELDS = ("web_url", "original_url", "source_url")
+
+
+def new_article_key() -> str:
+    """A key for an article created in the admin, shaped like the feed's own file names."""
+    return f"local_{secrets.token_hex(8)}"
+
+
+def safe_url(url: str) -> str:
+    """The URL if it may become a link or an image source (http or https), else ``""``."""
+    return url if url[:8].lower().startswith(("http://", "https://")) else ""
+
+
+class Provider(models.Model):
+    name = models.CharField(max_length=200, blank=True, help_text="The outlet's name.")
+    domain = models.CharField(max_length=200, blank=True, help_text="The outlet's web domain.")
+
+    class Meta:
+        ordering = ["name", "domain"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "domain"], name="unique_provider_name_domain")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.domain or "(unnamed provider)"
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self) -> "ArticleQuerySet":
+        """What the public may see. Every public page, feed and count starts here."""
+        return self.filter(published=True)
+
+    def for_listing(self) -> "ArticleQuerySet":
+        """Everything a list row shows, in a fixed number of queries, without the heavy columns."""
+        return (
+            self.select_related("provider")
+            .defer("source_text", "body", "secured", "extra", "provider_extra")
+            .prefetch_related(
+                Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position")),
+                Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
+            )
+            .annotate(related_count=Count("related_items", distinct=True))
+        )
+
+    def with_document(self) -> "ArticleQuerySet":
+        """Everything ``Article.to_document()`` reads, in a fixed number of queries."""
+        return self.select_related("provider").prefetch_related(
+            Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position")),
+            Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
+            Prefetch(
+                "related_items",
+                queryset=RelatedItem.objects.select_related("provider").order_by("position"),
+            ),
+        )
+
+    def edited_since_import(self) -> "ArticleQuerySet":
+        return self.exclude(version=models.F("seed_version"))
+
+
+class Article(models.Model):
+    key = models.CharField(
+        max_length=seedfile.MAX_KEY_LENGTH,
+        unique=True,
+        default=new_article_key,
+        help_text="Stable identifier: the seed file's name without its extension.",
+    )
+    source_name = models.CharField(
+        max_length=255, blank=True, help_text="The seed file this article was imported from."
+    )
+
+    category = models.CharField(max_length=200, blank=True, help_text="Feed key: category.")
+    title = models.TextField(help_text="Feed key: title.")
+    excerpt = models.TextField(blank=True, help_text="Feed key: excerpt.")
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the outlet published it (feed key: publishedDateTime).",
+    )
+    original_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: originalUrl.")
+    web_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: webUrl.")
+    amp_web_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: ampWebUrl.")
+    cdn_amp_web_url = models.CharField(
+        max_length=2048, blank=True, help_text="Feed key: cdnAmpWebUrl."
+    )
+    source_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: sourceUrl.")
+    amp_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: ampUrl.")
+    cdn_amp_url = models.CharField(max_length=2048, blank=True, help_text="Feed key: cdnAmpUrl.")
+    type = models.CharField(
+        max_length=200, blank=True, help_text="Feed key: type (article, video…)."
+    )
+
+    published = models.BooleanField(
+        default=False, help_text="Tick to show this article on the public site."
+    )
+    quality = models.IntegerField(
+        null=True, blank=True, help_text="Editorial quality score; higher ranks better."
+    )
+    heat = models.IntegerField(
+        null=True, blank=True, help_text="How hot the story is right now; -1 means not rated."
+    )
+
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="articles"
+    )
+    provider_extra = models.JSONField(
+        default=list, blank=True, help_text="Provider keys the schema does not know, in order."
+    )
+    topics = models.ManyToManyField(
+        Topic, through="ArticleTopic", blank=True, related_name="articles"
+    )
+    secured = models.TextField(blank=True, help_text="Opaque feed blob, kept verbatim.")
+    body = models.TextField(blank=True, help_text="The text after the front matter.")
+    extra = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Top-level keys the schema does not know, as [key, value] pairs in file order.",
+    )
+
+    has_front_matter = models.BooleanField(
+        default=True, help_text="False for plain-text seed files (title line, then body)."
+    )
+    source_text = models.TextField(
+        blank=True, help_text="The seed file exactly as imported; empty for articles made here."
+    )
+    source_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the seed file.")
+    version = models.PositiveIntegerField(
+        default=1, help_text="Goes up with every change; a save based on an older one is refused."
+    )
+    seed_version = models.PositiveIntegerField(
+        default=0, help_text="The version the last import left; differs once the article is edited."
+    )
+    imported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        get_latest_by = "published_at"
+        indexes = [
+            models.Index(fields=["published", "-published_at", "-id"], name="article_public_list"),
+            models.Index(fields=["-published_at", "-id"], name="article_newest"),
+            models.Index(fields=["quality"], name="article_quality"),
+            models.Index(fields=["heat"], name="article_heat"),
+            models.Index(fields=["category"], name="article_category"),
+            models.Index(fields=["type"], name="article_type"),
+            models.Index(fields=["web_url"], name="article_web_url"),
+            models.Index(fields=["original_url"], name="article_original_url"),
+            models.Index(fields=["source_url"], name="article_source_url"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(key=""), name="article_key_not_empty"),
+            models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("curation:article-detail", kwargs={"key": self.key})
+
+    @property
+    def link(self) -> str:
+        """The article's own URL at its outlet, if it is safe to link to."""
+        for name in LINK_FIELDS:
+            url = safe_url(getattr(self, name))
+            if url:
+                return url
+        return ""
+
+    @property
+    def edited_since_import(self) -> bool:
+        return self.version != self.seed_version
+
+    def to_document(self) -> seedfile.SeedDocument:
+        """The article as a seed document (use ``Article.objects.with_document()`` to fetch)."""
+        provider = _provider_document(self.provider, self.provider_extra)
+        return seedfile.SeedDocument(
+            **{name: getattr(self, name) for name in _ARTICLE_SCALARS},
+            provider=provider,
+            topics=[topic.name for topic in self.topics.all()],
+            images=[image.to_document() for image in self.images.all()],
+            related=[item.to_document() for item in self.related_items.all()],
+            extra=[tuple(pair) for pair in self.extra],
+            has_front_matter=self.has_front_matter,
+        )
+
+
+_ARTICLE_SCALARS = (
+    "title",
+    "category",
+    "excerpt",
+    "published_at",
+    *URL_FIELDS,
+    "type",
+    "quality",
+    "heat",
+    "published",
+    "secured",
+    "body",
+)
+
+
+def _provider_document(provider: Provider | None, extra: list) -> seedfile.Provider | None:
+    if provider is None:
+        return None
+    return seedfile.Provider(
+        name=provider.name, domain=provider.domain, extra=[tuple(pair) for pair in extra]
+    )
+
+
+class ArticleTopic(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE)
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="unique_article_topic_position"
+            )
+        ]
+        indexes = [models.Index(fields=["topic", "article"], name="articletopic_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id}: {self.topic_id}"
+
+
+class ArticleImage(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField()
+    url = models.CharField(max_length=2048, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    title = models.TextField(blank=True)
+    is_cached = models.BooleanField(null=True, blank=True, help_text="Feed key: isCached.")
+    attribution = models.TextField(blank=True)
+    extra = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="unique_article_image_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def safe_url(self) -> str:
+        return safe_url(self.url)
+
+    def to_document(self) -> seedfile.Image:
+        return seedfile.Image(
+            url=self.url,
+            width=self.width,
+            height=self.height,
+            title=self.title,
+            is_cached=self.is_cached,
+            attribution=self.attribution,
+            extra=[tuple(pair) for pair in self.extra],
+        )
+
+
+class RelatedItem(models.Model):
+    """One entry of an article's related coverage, in feed order.
+
+    A row rather than JSON so the admin can list it, the detail page can link it to our own
+    article with the same URL, and its provider is the same ``Provider`` the articles use. Its
+    images are JSON in feed order: they are only ever shown, never queried, and keeping them off
+    a table of their own halves the rows an import writes.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_items")
+    position = models.PositiveSmallIntegerField()
+    title = models.TextField(blank=True)
+    excerpt = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    original_url = models.CharField(max_length=2048, blank=True)
+    web_url = models.CharField(max_length=2048, blank=True)
+    amp_web_url = models.CharField(max_length=2048, blank=True)
+    cdn_amp_web_url = models.CharField(max_length=2048, blank=True)
+    source_url = models.CharField(max_length=2048, blank=True)
+    amp_url = models.CharField(max_length=2048, blank=True)
+    cdn_amp_url = models.CharField(max_length=2048, blank=True)
+    type = models.CharField(max_length=200, blank=True)
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="related_items"
+    )
+    provider_extra = models.JSONField(default=list, blank=True)
+    quality = models.IntegerField(null=True, blank=True)
+    heat = models.IntegerField(null=True, blank=True)
+    images = models.JSONField(
+        default=list, blank=True, help_text="The item's images as feed-ordered mappings."
+    )
+    extra = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["article", "position"]
+        verbose_name = "related coverage"
+        verbose_name_plural = "related coverage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="unique_related_item_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def link(self) -> str:
+        for name in LINK_FIELDS:
+            url = safe_url(getattr(self, name))
+            if url:
+                return url
+        return ""
+
+    def to_document(self) -> seedfile.Related:
+        return seedfile.Related(
+            **{name: getattr(self, name) for name in _RELATED_SCALARS},
+            provider=_provider_document(self.provider, self.provider_extra),
+            images=[seedfile.image_from_dict(image) for image in self.images],
+            extra=[tuple(pair) for pair in self.extra],
+        )
+
+    @property
+    def safe_images(self) -> list[dict]:
+        """Images whose URL may be used as an image source."""
+        return [image for image in self.images if safe_url(image.get("url", ""))]
+
+
+_RELATED_SCALARS = ("title", "excerpt", "published_at", *URL_FIELDS, "type", "quality", "heat")
+
+
+class ArticleChange(models.Model):
+    """One field of one article changed: by whom, when, how, and from what to what."""
+
+    class Via(models.TextChoices):
+        FORM = "form", "change form"
+        LIST = "list", "change list"
+        ACTION = "action", "bulk action"
+        IMPORT = "import", "seed import"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    via = models.CharField(max_length=10, choices=Via.choices)
+    field = models.CharField(max_length=50)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        get_latest_by = "changed_at"
+        indexes = [models.Index(fields=["article", "-changed_at"], name="change_article_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} → {self.new_value!r}"

@@ -1,0 +1,827 @@
+"""The seed-file codec: bytes of one feed article <-> a typed ``SeedDocument``.
+
+Pure Python with no Django import, so the format can be tested and benchmarked on its own.
+
+A seed file is either YAML front matter between two ``---`` lines followed by a body, or plain
+text whose first non-empty line is the title. Parsing is strict about the schema's types and
+forgiving about everything else: keys the schema does not know are kept in order, and the source
+text is what an unedited article is exported as, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import yaml
+
+try:  # The libyaml C parser is several times faster; the pure-Python one parses the same.
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _SafeLoader
+
+__all__ = [
+    "ARTICLE_KEYS",
+    "MAX_FILE_BYTES",
+    "Image",
+    "Provider",
+    "Related",
+    "SeedDocument",
+    "SeedError",
+    "content_hash",
+    "parse",
+    "render",
+    "validate_key",
+]
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_KEY_LENGTH = 150
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+URL_KEYS = {
+    "originalUrl": "original_url",
+    "webUrl": "web_url",
+    "ampWebUrl": "amp_web_url",
+    "cdnAmpWebUrl": "cdn_amp_web_url",
+    "sourceUrl": "source_url",
+    "ampUrl": "amp_url",
+    "cdnAmpUrl": "cdn_amp_url",
+}
+
+# Feed key -> attribute name, in the order the feed writes them. The README documents this.
+ARTICLE_KEYS = {
+    "category": "category",
+    "title": "title",
+    "excerpt": "excerpt",
+    "publishedDateTime": "published_at",
+    **URL_KEYS,
+    "type": "type",
+    "quality": "quality",
+    "heat": "heat",
+    "published": "published",
+    "provider": "provider",
+    "topics": "topics",
+    "images": "images",
+    "related": "related",
+    "secured": "secured",
+}
+RELATED_KEYS = {
+    "title": "title",
+    "excerpt": "excerpt",
+    "publishedDateTime": "published_at",
+    **URL_KEYS,
+    "type": "type",
+    "provider": "provider",
+    "quality": "quality",
+    "heat": "heat",
+    "images": "images",
+}
+IMAGE_KEYS = {
+    "url": "url",
+    "width": "width",
+    "height": "height",
+    "title": "title",
+    "isCached": "is_cached",
+    "attribution": "attribution",
+}
+PROVIDER_KEYS = {"name": "name", "domain": "domain"}
+
+# Keys whose chunks the canonical rendering separates with a blank line, as the feed does.
+_BLOCK_KEYS = frozenset({"provider", "topics", "images", "related", "secured"})
+
+
+class SeedError(ValueError):
+    """A seed file that cannot be read; ``str()`` is one line naming file, line and key."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.key = key
+        self.line = line
+
+    def __str__(self) -> str:
+        where = self.path or "<seed>"
+        if self.line:
+            where += f":{self.line}"
+        subject = f"{self.key}: " if self.key else ""
+        return f"{where}: {subject}{self.message}"
+
+
+Extra = list[tuple[str, Any]]
+
+
+@dataclass
+class Provider:
+    name: str = ""
+    domain: str = ""
+    extra: Extra = field(default_factory=list)
+
+
+@dataclass
+class Image:
+    url: str = ""
+    width: int | None = None
+    height: int | None = None
+    title: str = ""
+    is_cached: bool | None = None
+    attribution: str = ""
+    extra: Extra = field(default_factory=list)
+
+
+@dataclass
+class Related:
+    title: str = ""
+    excerpt: str = ""
+    published_at: dt.datetime | None = None
+    original_url: str = ""
+    web_url: str = ""
+    amp_web_url: str = ""
+    cdn_amp_web_url: str = ""
+    source_url: str = ""
+    amp_url: str = ""
+    cdn_amp_url: str = ""
+    type: str = ""
+    provider: Provider | None = None
+    quality: int | None = None
+    heat: int | None = None
+    images: list[Image] = field(default_factory=list)
+    extra: Extra = field(default_factory=list)
+
+
+@dataclass
+class SeedDocument:
+    """One article as the feed describes it. Absent strings are ``""``, absent numbers ``None``."""
+
+    title: str
+    category: str = ""
+    excerpt: str = ""
+    published_at: dt.datetime | None = None
+    original_url: str = ""
+    web_url: str = ""
+    amp_web_url: str = ""
+    cdn_amp_web_url: str = ""
+    source_url: str = ""
+    amp_url: str = ""
+    cdn_amp_url: str = ""
+    type: str = ""
+    quality: int | None = None
+    heat: int | None = None
+    published: bool = False
+    provider: Provider | None = None
+    topics: list[str] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    related: list[Related] = field(default_factory=list)
+    secured: str = ""
+    extra: Extra = field(default_factory=list)
+    body: str = ""
+    # How the file was written, not what it says: two documents with equal values are equal.
+    has_front_matter: bool = field(default=True, compare=False)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def validate_key(key: str) -> str:
+    """Check an article key (a file-name stem): it names an export file, so it must be tame."""
+    if not key or key.strip() != key:
+        raise SeedError(
+            "the file name gives an empty key or one with surrounding spaces", key="key"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise SeedError(f"the file name is longer than {MAX_KEY_LENGTH} characters", key="key")
+    if key.startswith(".") or any(c in key for c in '/\\:*?"<>|') or not key.isprintable():
+        raise SeedError(
+            'the file name contains a path separator, a control character or one of :*?"<>|,'
+            " or starts with a dot",
+            key="key",
+        )
+    return key
+
+
+# --- Parsing -------------------------------------------------------------------------------
+
+
+class _StrictLoader(_SafeLoader):
+    """Safe loader that refuses duplicate keys instead of letting the last one win silently."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                duplicate = False
+            if duplicate:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            with contextlib.suppress(TypeError):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        self.key, self.line = key, line
+
+
+def _key_lines(front_matter: str) -> dict[str, int]:
+    """Line (1-based, within the front matter) of each top-level key, for error messages."""
+    lines = {}
+    for number, line in enumerate(front_matter.splitlines(), 1):
+        match = _TOP_LEVEL_KEY.match(line)
+        if match:
+            lines.setdefault(match.group(1), number)
+    return lines
+
+
+_TOP_LEVEL_KEY = re.compile(r"""^(?:"([^"]+)"|'([^']+)'|([^\s#'"\-?:][^:#]*?))\s*:(?:\s|$)""")
+
+
+def _top_level_key(line: str) -> str | None:
+    match = _TOP_LEVEL_KEY.match(line)
+    if not match:
+        return None
+    return match.group(1) or match.group(2) or match.group(3)
+
+
+def _check_graph(value: Any) -> None:
+    """Refuse YAML aliases of collections: they are how "billion laughs" documents explode."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                raise SeedError("YAML anchors and aliases of lists or mappings are not allowed")
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+
+
+class _Parts(NamedTuple):
+    opening: str  # the "---" line, with its line ending (and a byte-order mark, if any)
+    front_matter: str
+    closing: str  # the closing "---" line, with its line ending
+    body: str
+
+
+def _split(text: str) -> _Parts | None:
+    """Cut a file into its front matter and body; ``None`` when it has no front matter."""
+    start = 1 if text.startswith("\ufeff") else 0
+    first_end = text.find("\n", start)
+    first_line = text[start:] if first_end == -1 else text[start:first_end]
+    if first_line.rstrip() != "---":
+        return None
+    position = len(text) if first_end == -1 else first_end + 1
+    while position < len(text):
+        end = text.find("\n", position)
+        line_end = len(text) if end == -1 else end + 1
+        if text[position:line_end].rstrip() == "---":
+            return _Parts(
+                text[: first_end + 1],
+                text[first_end + 1 : position],
+                text[position:line_end],
+                text[line_end:],
+            )
+        position = line_end
+    raise SeedError(
+        "front matter opened by '---' on line 1 is never closed by a '---' line", line=1
+    )
+
+
+def parse(data: bytes, path: str | None = None, *, max_bytes: int = MAX_FILE_BYTES) -> SeedDocument:
+    """Parse the bytes of one seed file. Raises ``SeedError`` naming what is wrong and where."""
+    try:
+        return _parse(data, max_bytes)
+    except SeedError as error:
+        error.path = path
+        raise
+
+
+def _parse(data: bytes, max_bytes: int) -> SeedDocument:
+    if len(data) > max_bytes:
+        raise SeedError(f"the file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+    if not data.strip():
+        raise SeedError("the file is empty")
+    if b"\x00" in data:
+        raise SeedError("the file contains NUL bytes: it is binary, not a text article")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SeedError(
+            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
+            line=line,
+        ) from None
+    parts = _split(text)
+    if parts is None:
+        return _plain_text_document(text)
+    offset = 2  # the front matter's first line is the file's second
+    mapping = _load_yaml(parts.front_matter, offset)
+    lines = {k: n + offset - 1 for k, n in _key_lines(parts.front_matter).items()}
+    try:
+        document = _document(mapping)
+    except SeedError as error:
+        if error.key and error.line is None:
+            error.line = lines.get(error.key.split(".")[0].split("[")[0])
+        raise
+    document.body = parts.body
+    return document
+
+
+def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
+    try:
+        mapping = yaml.load(front_matter, Loader=_StrictLoader)
+    except _DuplicateKey as duplicate:
+        raise SeedError(
+            "the key appears twice in the front matter",
+            key=str(duplicate.key),
+            line=duplicate.line + offset - 1,
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        if "could not determine a constructor" in str(error):
+            problem = "YAML tags that construct objects are not allowed"
+        raise SeedError(
+            f"invalid YAML front matter: {problem}",
+            line=(mark.line + offset) if mark else None,
+        ) from None
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, dict):
+        raise SeedError(
+            f"the front matter must be a mapping of keys to values, not {_type_name(mapping)}",
+            line=offset,
+        )
+    _check_graph(mapping)
+    return mapping
+
+
+def _plain_text_document(text: str) -> SeedDocument:
+    position = 1 if text.startswith("\ufeff") else 0
+    while True:
+        end = text.find("\n", position)
+        line = text[position:] if end == -1 else text[position:end]
+        if line.strip():
+            body = "" if end == -1 else text[end + 1 :]
+            return SeedDocument(title=line.strip(), body=body, has_front_matter=False)
+        if end == -1:  # pragma: no cover - empty files are refused before this
+            raise SeedError("the file has no title line", key="title")
+        position = end + 1
+
+
+def _type_name(value: Any) -> str:
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a whole number",
+        float: "a decimal number",
+        dt.datetime: "a date-time",
+        dt.date: "a date",
+        bytes: "binary data",
+        type(None): "empty",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _text(value: Any, key: str, *, required: bool = False) -> str:
+    if value is None:
+        if required:
+            raise SeedError("is required", key=key)
+        return ""
+    if not isinstance(value, str):
+        raise SeedError(f"must be text, got {_type_name(value)} {_short(value)}", key=key)
+    if required and not value.strip():
+        raise SeedError("must not be empty", key=key)
+    return value
+
+
+def _integer(value: Any, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SeedError(f"must be a whole number, got {_type_name(value)} {_short(value)}", key=key)
+    if not INT_MIN <= value <= INT_MAX:
+        raise SeedError(f"{value} is out of range ({INT_MIN} to {INT_MAX})", key=key)
+    return value
+
+
+def _boolean(value: Any, key: str) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise SeedError(f"must be true or false, got {_type_name(value)} {_short(value)}", key=key)
+    return value
+
+
+def _datetime(value: Any, key: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise SeedError(
+                f"{_short(value)} is not a date-time like 2023-05-03T13:13:00Z", key=key
+            ) from None
+    else:
+        raise SeedError(f"must be a date-time, got {_type_name(value)} {_short(value)}", key=key)
+    if moment.tzinfo is None:  # The feed writes UTC; a naive time is read as UTC.
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SeedError(f"must be a mapping, got {_type_name(value)} {_short(value)}", key=key)
+    return value
+
+
+def _list(value: Any, key: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SeedError(f"must be a list, got {_type_name(value)} {_short(value)}", key=key)
+    return value
+
+
+def _extra(mapping: dict[Any, Any], known: dict[str, str], key: str) -> Extra:
+    extra = []
+    for name, value in mapping.items():
+        if not isinstance(name, str):
+            raise SeedError(f"the key {_short(name)} is not text", key=key or None)
+        if name not in known:
+            extra.append((name, _plain(value, f"{key}.{name}" if key else name)))
+    return extra
+
+
+def _plain(value: Any, key: str) -> Any:
+    """Turn an unknown key's YAML value into JSON-safe data, so the database can keep it."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SeedError("infinite or not-a-number values are not supported", key=key)
+        return value
+    if isinstance(value, dt.datetime):
+        return _format_datetime(_datetime(value, key))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(item, f"{key}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        result = {}
+        for name, item in value.items():
+            if not isinstance(name, str):
+                raise SeedError(f"the key {_short(name)} is not text", key=key)
+            result[name] = _plain(item, f"{key}.{name}")
+        return result
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise SeedError(f"{_type_name(value)} values are not supported", key=key)
+
+
+def _provider(value: Any, key: str) -> Provider | None:
+    if value is None:
+        return None
+    mapping = _mapping(value, key)
+    return Provider(
+        name=_text(mapping.get("name"), f"{key}.name"),
+        domain=_text(mapping.get("domain"), f"{key}.domain"),
+        extra=_extra(mapping, PROVIDER_KEYS, key),
+    )
+
+
+def _images(value: Any, key: str) -> list[Image]:
+    images = []
+    for index, item in enumerate(_list(value, key)):
+        where = f"{key}[{index}]"
+        mapping = _mapping(item, where)
+        width = _integer(mapping.get("width"), f"{where}.width")
+        height = _integer(mapping.get("height"), f"{where}.height")
+        for name, size in (("width", width), ("height", height)):
+            if size is not None and size < 0:
+                raise SeedError("must not be negative", key=f"{where}.{name}")
+        images.append(
+            Image(
+                url=_text(mapping.get("url"), f"{where}.url"),
+                width=width,
+                height=height,
+                title=_text(mapping.get("title"), f"{where}.title"),
+                is_cached=_boolean(mapping.get("isCached"), f"{where}.isCached"),
+                attribution=_text(mapping.get("attribution"), f"{where}.attribution"),
+                extra=_extra(mapping, IMAGE_KEYS, where),
+            )
+        )
+    return images
+
+
+def _urls(mapping: dict[str, Any], key: str) -> dict[str, str]:
+    prefix = f"{key}." if key else ""
+    return {attr: _text(mapping.get(name), prefix + name) for name, attr in URL_KEYS.items()}
+
+
+def _related(value: Any) -> list[Related]:
+    related = []
+    for index, item in enumerate(_list(value, "related")):
+        where = f"related[{index}]"
+        mapping = _mapping(item, where)
+        related.append(
+            Related(
+                title=_text(mapping.get("title"), f"{where}.title"),
+                excerpt=_text(mapping.get("excerpt"), f"{where}.excerpt"),
+                published_at=_datetime(
+                    mapping.get("publishedDateTime"), f"{where}.publishedDateTime"
+                ),
+                **_urls(mapping, where),
+                type=_text(mapping.get("type"), f"{where}.type"),
+                provider=_provider(mapping.get("provider"), f"{where}.provider"),
+                quality=_integer(mapping.get("quality"), f"{where}.quality"),
+                heat=_integer(mapping.get("heat"), f"{where}.heat"),
+                images=_images(mapping.get("images"), f"{where}.images"),
+                extra=_extra(mapping, RELATED_KEYS, where),
+            )
+        )
+    return related
+
+
+def _topics(value: Any) -> list[str]:
+    topics = []
+    for index, item in enumerate(_list(value, "topics")):
+        topic = _text(item, f"topics[{index}]", required=True)
+        if len(topic) > 100:
+            raise SeedError("is longer than 100 characters", key=f"topics[{index}]")
+        topics.append(topic)
+    return topics
+
+
+def _document(mapping: dict[str, Any]) -> SeedDocument:
+    return SeedDocument(
+        title=_text(mapping.get("title"), "title", required=True),
+        category=_text(mapping.get("category"), "category"),
+        excerpt=_text(mapping.get("excerpt"), "excerpt"),
+        published_at=_datetime(mapping.get("publishedDateTime"), "publishedDateTime"),
+        **_urls(mapping, ""),
+        type=_text(mapping.get("type"), "type"),
+        quality=_integer(mapping.get("quality"), "quality"),
+        heat=_integer(mapping.get("heat"), "heat"),
+        published=bool(_boolean(mapping.get("published"), "published")),
+        provider=_provider(mapping.get("provider"), "provider"),
+        topics=_topics(mapping.get("topics")),
+        images=_images(mapping.get("images"), "images"),
+        related=_related(mapping.get("related")),
+        secured=_text(mapping.get("secured"), "secured"),
+        extra=_extra(mapping, ARTICLE_KEYS, ""),
+    )
+
+
+# --- Rendering -----------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes lists indented under their key, as the feed does."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+def _format_datetime(moment: dt.datetime) -> str:
+    moment = moment.astimezone(dt.UTC)
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.strftime(pattern)
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, moment: dt.datetime) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", _format_datetime(moment))
+
+
+_Dumper.add_representer(dt.datetime, _represent_datetime)
+
+
+def _put(mapping: dict[str, Any], key: str, value: Any) -> None:
+    if value not in ("", None, [], {}):
+        mapping[key] = value
+
+
+def _provider_mapping(provider: Provider | None) -> dict[str, Any] | None:
+    if provider is None:
+        return None
+    mapping: dict[str, Any] = {}
+    _put(mapping, "name", provider.name)
+    _put(mapping, "domain", provider.domain)
+    mapping.update(provider.extra)
+    return mapping
+
+
+def _image_mappings(images: list[Image]) -> list[dict[str, Any]]:
+    result = []
+    for image in images:
+        mapping: dict[str, Any] = {}
+        for name, attr in IMAGE_KEYS.items():
+            _put(mapping, name, getattr(image, attr))
+        mapping.update(image.extra)
+        result.append(mapping)
+    return result
+
+
+def to_mapping(document: SeedDocument) -> dict[str, Any]:
+    """The front matter of a document as YAML-ready data, in the feed's key order."""
+    mapping: dict[str, Any] = {}
+    for name, attr in ARTICLE_KEYS.items():
+        value = getattr(document, attr)
+        if name == "provider":
+            value = _provider_mapping(value)
+        elif name == "images":
+            value = _image_mappings(value)
+        elif name == "related":
+            value = [_related_mapping(item) for item in value]
+        elif name == "published":
+            mapping[name] = value
+            continue
+        _put(mapping, name, value)
+    for name, value in document.extra:
+        mapping[name] = value
+    return mapping
+
+
+def _related_mapping(item: Related) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for name, attr in RELATED_KEYS.items():
+        value = getattr(item, attr)
+        if name == "provider":
+            value = _provider_mapping(value)
+        elif name == "images":
+            value = _image_mappings(value)
+        _put(mapping, name, value)
+    mapping.update(item.extra)
+    return mapping
+
+
+def _dump(mapping: dict[str, Any], style: str | None = None) -> str:
+    return yaml.dump(
+        mapping,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10_000,
+        default_flow_style=False,
+        default_style=style,
+    )
+
+
+def _chunk(key: str, value: Any, quote: str | None = None) -> str:
+    if quote and isinstance(value, str):
+        # Keep the quoting style the file used for this key: only the value changes.
+        scalar = _dump(value, quote).removesuffix("...\n").strip()
+        return f"{key}: {scalar}\n"
+    return _dump({key: value})
+
+
+def render_canonical(document: SeedDocument) -> str:
+    """A clean rendering in the feed's layout, for articles with no source file to edit."""
+    mapping = to_mapping(document)
+    front_matter_keys = set(mapping) - {"title", "published"}
+    if not document.has_front_matter and not front_matter_keys and not document.published:
+        return f"{document.title}\n{document.body}"
+    parts = ["---\n"]
+    for key, value in mapping.items():
+        if key in _BLOCK_KEYS:
+            parts.append("\n")
+        parts.append(_chunk(key, value))
+    parts.append("---\n")
+    return "".join(parts) + document.body
+
+
+def render(document: SeedDocument, source: str | None = None) -> str:
+    """Render a document as seed-file text.
+
+    With the ``source`` text it was imported from, the result is that text with only the changed
+    keys' lines replaced, so a reviewer sees a one-line diff for a one-field edit; unchanged
+    documents come back byte for byte. Without a source, or when a minimal edit cannot reproduce
+    the document exactly, the canonical rendering is used.
+    """
+    if source is None:
+        return render_canonical(document)
+    try:
+        original = _parse(source.encode("utf-8"), max_bytes=len(source) * 4 + 1)
+    except SeedError:
+        return render_canonical(document)
+    if original == document:
+        return source
+    if original.has_front_matter:
+        edited = _edit(source, to_mapping(original), to_mapping(document), document.body)
+        if edited is not None:
+            try:
+                if _parse(edited.encode("utf-8"), max_bytes=len(edited) * 4 + 1) == document:
+                    return edited
+            except SeedError:
+                pass
+    return render_canonical(document)
+
+
+def _edit(source: str, old: dict[str, Any], new: dict[str, Any], body: str) -> str | None:
+    parts = _split(source)
+    assert parts is not None
+    newline = "\r\n" if parts.opening.endswith("\r\n") else "\n"
+    lines = parts.front_matter.splitlines(keepends=True)
+    extents = _extents(lines)
+    if extents is None:
+        return None
+    replacements: dict[int, tuple[int, str]] = {}
+    additions = []
+    for key in dict.fromkeys([*old, *new]):
+        if old.get(key) == new.get(key):
+            continue
+        if key in extents:
+            start, stop = extents[key]
+            text = ""
+            if key in new:
+                first = lines[start][len(key) + 1 :].lstrip()
+                text = _chunk(key, new[key], {'"': '"', "'": "'"}.get(first[:1]))
+            replacements[start] = (stop, text.replace("\n", newline))
+        else:
+            additions.append(_chunk(key, new[key]).replace("\n", newline))
+    out = []
+    index = 0
+    while index < len(lines):
+        if index in replacements:
+            index, text = replacements[index]
+            out.append(text)
+        else:
+            out.append(lines[index])
+            index += 1
+    if additions and out and not out[-1].endswith("\n"):
+        out[-1] += newline
+    out.extend(additions)
+    return parts.opening + "".join(out) + parts.closing + body
+
+
+def _extents(lines: list[str]) -> dict[str, tuple[int, int]] | None:
+    """Map each top-level key to the lines holding it; ``None`` if the layout is unusual."""
+    starts = []
+    for number, line in enumerate(lines):
+        if line[:1] in ("", " ", "\t", "#", "\r", "\n"):
+            continue
+        key = _top_level_key(line)
+        if key is None or line[:1] in "\"'":
+            return None
+        starts.append((number, key))
+    extents: dict[str, tuple[int, int]] = {}
+    for position, (number, key) in enumerate(starts):
+        stop = starts[position + 1][0] if position + 1 < len(starts) else len(lines)
+        while stop > number + 1 and (
+            not lines[stop - 1].strip() or lines[stop - 1].startswith("#")
+        ):
+            stop -= 1
+        if key in extents:
+            return None
+        extents[key] = (number, stop)
+    return extents
+
+
+def image_to_dict(image: Image) -> dict[str, Any]:
+    """An image as JSON-safe data, for storage; ``image_from_dict`` reverses it."""
+    return {**dataclasses.asdict(image), "extra": [list(pair) for pair in image.extra]}
+
+
+def image_from_dict(data: dict[str, Any]) -> Image:
+    return Image(**{**data, "extra": [tuple(pair) for pair in data.get("extra", [])]})
+
+
+MERGE_FIELDS = (*ARTICLE_KEYS.values(), "extra", "body")
+
+
+def document_fields(document: SeedDocument) -> dict[str, Any]:
+    """The document's values by attribute name: the units a re-import merges one by one."""
+    return {name: getattr(document, name) for name in MERGE_FIELDS}
+
+
+def replace(document: SeedDocument, **changes: Any) -> SeedDocument:
+    return dataclasses.replace(document, **changes)

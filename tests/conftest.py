@@ -1,0 +1,66 @@
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SAMPLE_SEEDS = PROJECT_DIR / "seeds"
+REAL_SEEDS = Path(os.environ.get("NEWSROOM_REAL_SEEDS", PROJECT_DIR.parent / "shared" / "seeds"))
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _require(condition: bool, reason: str) -> None:
+    """Outside CI a missing resource skips with the reason; in CI it is a failure."""
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_seeds_dir() -> Path:
+    _require(REAL_SEEDS.is_dir(), f"the real seed files are not at {REAL_SEEDS}")
+    return REAL_SEEDS
+
+
+@pytest.fixture(scope="session")
+def real_seed_files(real_seeds_dir) -> list[Path]:
+    return sorted(real_seeds_dir.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require(
+        Path(CHROMIUM).exists(),
+        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    )
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself around it are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser page; a screenshot of its last state is saved under test-artifacts/."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
