@@ -58,6 +58,12 @@ class ArticleQuerySet(models.QuerySet):
         """What the public may see. Every public page, feed and count starts here."""
         return self.filter(published=True)
 
+    def search(self, text: str) -> "ArticleQuerySet":
+        """Articles whose title, excerpt or provider name match the free text."""
+        return self.filter(
+            Q(title__icontains=text) | Q(excerpt__icontains=text) | Q(provider__name__icontains=text)
+        )
+
     def for_listing(self) -> "ArticleQuerySet":
         """Everything a list row shows, in a fixed number of queries, without the heavy columns."""
         return (
