@@ -33,7 +33,7 @@ from .models import (
     RelatedItem,
     Topic,
 )
-from .seedfile import MERGE_FIELDS
+from .seedfile import MERGE_FIELDS, LoadedSeed
 
 SEED_SUFFIXES = (".txt", ".md")
 BATCH_SIZE = 250
@@ -150,38 +150,6 @@ def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], lis
     return files, problems
 
 
-@dataclass
-class _Loaded:
-    path: str
-    key: str
-    digest: str = ""
-    text: str = ""
-    document: seedfile.SeedDocument | None = None
-    error: str = ""
-    unchanged: bool = False
-
-
-def load_seed(
-    path: str, known_digest: str = "", max_bytes: int = seedfile.MAX_FILE_BYTES
-) -> _Loaded:
-    """Read, hash and parse one file. Runs in worker processes: no database, no Django."""
-    key = Path(path).stem
-    try:
-        seedfile.validate_key(key)
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-        digest = seedfile.content_hash(data)
-        if digest == known_digest:
-            return _Loaded(path, key, digest, unchanged=True)
-        document = seedfile.parse(data, path, max_bytes=max_bytes)
-        return _Loaded(path, key, digest, data.decode("utf-8"), document)
-    except seedfile.SeedError as error:
-        error.path = path
-        return _Loaded(path, key, error=str(error))
-    except OSError as error:
-        return _Loaded(path, key, error=f"{path}: cannot read the file: {error.strerror or error}")
-
-
 class _Loader:
     """Reads and parses files, in worker processes when there are enough of them."""
 
@@ -197,15 +165,15 @@ class _Loader:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    def load(self, jobs: list[tuple[str, str]]) -> Iterator[_Loaded]:
+    def load(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
         if self.workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
-            return (load_seed(path, digest, self.max_bytes) for path, digest in jobs)
+            return (seedfile.load(path, digest, self.max_bytes) for path, digest in jobs)
         if self.pool is None:
             # "spawn": workers start clean and never share the parent's database connections.
             context = multiprocessing.get_context("spawn")
             self.pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
         return self.pool.map(
-            load_seed,
+            seedfile.load,
             [path for path, _ in jobs],
             [digest for _, digest in jobs],
             [self.max_bytes] * len(jobs),
@@ -236,7 +204,7 @@ def import_seeds(
     with outer, _Loader(workers or os.cpu_count() or 1, max_bytes) as loader:
         for start in range(0, len(files), WINDOW_SIZE):
             window = files[start : start + WINDOW_SIZE]
-            batch: list[_Loaded] = []
+            batch: list[LoadedSeed] = []
             for loaded in loader.load(importer.plan(window)):
                 batch.append(loaded)
                 if len(batch) == BATCH_SIZE:
@@ -276,7 +244,7 @@ class _Importer:
             (str(path), self.existing.get(path.stem, {}).get("source_hash", "")) for path in files
         ]
 
-    def write(self, batch: list[_Loaded]) -> None:
+    def write(self, batch: list[LoadedSeed]) -> None:
         ready = []
         for loaded in batch:
             if loaded.error:
@@ -298,6 +266,9 @@ class _Importer:
             ready.append(loaded)
         if not ready:
             return
+        # Outside the batch's transaction: if it rolls back, the cached ids must stay valid.
+        with transaction.atomic():
+            self._resolve_lookups([loaded.document for loaded in ready])
         try:
             with transaction.atomic():
                 self._write_many(ready)
@@ -313,7 +284,7 @@ class _Importer:
                     message = str(error).splitlines()[0] if str(error) else type(error).__name__
                     self.report.failed.append(f"{loaded.path}: the database refused it: {message}")
 
-    def _forget(self, loaded: _Loaded) -> None:
+    def _forget(self, loaded: LoadedSeed) -> None:
         """Undo the report lines of a batch whose transaction rolled back."""
         for bucket in (self.report.created, self.report.updated):
             if loaded.key in bucket:
@@ -332,7 +303,7 @@ class _Importer:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write_many(self, batch: list[_Loaded]) -> None:
+    def _write_many(self, batch: list[LoadedSeed]) -> None:
         now = timezone.now()
         existing = {
             article.key: article
@@ -365,7 +336,6 @@ class _Importer:
             article.source_text = loaded.text
             article.source_hash = loaded.digest
             article.imported_at = now
-        self._resolve_lookups([doc for _, doc in to_create + to_update])
         for article, document in to_create + to_update:
             article.provider_id = self._provider_id(document.provider)
         if to_create:

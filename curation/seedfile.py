@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -44,6 +45,9 @@ __all__ = [
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_KEY_LENGTH = 150
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# Column sizes of the database fields these keys land in.
+MAX_URL_LENGTH = 2048
+MAX_LABEL_LENGTH = 200
 
 URL_KEYS = {
     "originalUrl": "original_url",
@@ -244,9 +248,9 @@ def _key_lines(front_matter: str) -> dict[str, int]:
     """Line (1-based, within the front matter) of each top-level key, for error messages."""
     lines = {}
     for number, line in enumerate(front_matter.splitlines(), 1):
-        match = _TOP_LEVEL_KEY.match(line)
-        if match:
-            lines.setdefault(match.group(1), number)
+        key = _top_level_key(line)
+        if key:
+            lines.setdefault(key, number)
     return lines
 
 
@@ -402,7 +406,7 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _text(value: Any, key: str, *, required: bool = False) -> str:
+def _text(value: Any, key: str, *, required: bool = False, limit: int | None = None) -> str:
     if value is None:
         if required:
             raise SeedError("is required", key=key)
@@ -411,6 +415,8 @@ def _text(value: Any, key: str, *, required: bool = False) -> str:
         raise SeedError(f"must be text, got {_type_name(value)} {_short(value)}", key=key)
     if required and not value.strip():
         raise SeedError("must not be empty", key=key)
+    if limit is not None and len(value) > limit:
+        raise SeedError(f"is {len(value):,} characters long; the limit is {limit:,}", key=key)
     return value
 
 
@@ -513,8 +519,8 @@ def _provider(value: Any, key: str) -> Provider | None:
         return None
     mapping = _mapping(value, key)
     return Provider(
-        name=_text(mapping.get("name"), f"{key}.name"),
-        domain=_text(mapping.get("domain"), f"{key}.domain"),
+        name=_text(mapping.get("name"), f"{key}.name", limit=MAX_LABEL_LENGTH),
+        domain=_text(mapping.get("domain"), f"{key}.domain", limit=MAX_LABEL_LENGTH),
         extra=_extra(mapping, PROVIDER_KEYS, key),
     )
 
@@ -531,7 +537,7 @@ def _images(value: Any, key: str) -> list[Image]:
                 raise SeedError("must not be negative", key=f"{where}.{name}")
         images.append(
             Image(
-                url=_text(mapping.get("url"), f"{where}.url"),
+                url=_text(mapping.get("url"), f"{where}.url", limit=MAX_URL_LENGTH),
                 width=width,
                 height=height,
                 title=_text(mapping.get("title"), f"{where}.title"),
@@ -545,7 +551,10 @@ def _images(value: Any, key: str) -> list[Image]:
 
 def _urls(mapping: dict[str, Any], key: str) -> dict[str, str]:
     prefix = f"{key}." if key else ""
-    return {attr: _text(mapping.get(name), prefix + name) for name, attr in URL_KEYS.items()}
+    return {
+        attr: _text(mapping.get(name), prefix + name, limit=MAX_URL_LENGTH)
+        for name, attr in URL_KEYS.items()
+    }
 
 
 def _related(value: Any) -> list[Related]:
@@ -561,7 +570,7 @@ def _related(value: Any) -> list[Related]:
                     mapping.get("publishedDateTime"), f"{where}.publishedDateTime"
                 ),
                 **_urls(mapping, where),
-                type=_text(mapping.get("type"), f"{where}.type"),
+                type=_text(mapping.get("type"), f"{where}.type", limit=MAX_LABEL_LENGTH),
                 provider=_provider(mapping.get("provider"), f"{where}.provider"),
                 quality=_integer(mapping.get("quality"), f"{where}.quality"),
                 heat=_integer(mapping.get("heat"), f"{where}.heat"),
@@ -585,11 +594,11 @@ def _topics(value: Any) -> list[str]:
 def _document(mapping: dict[str, Any]) -> SeedDocument:
     return SeedDocument(
         title=_text(mapping.get("title"), "title", required=True),
-        category=_text(mapping.get("category"), "category"),
+        category=_text(mapping.get("category"), "category", limit=MAX_LABEL_LENGTH),
         excerpt=_text(mapping.get("excerpt"), "excerpt"),
         published_at=_datetime(mapping.get("publishedDateTime"), "publishedDateTime"),
         **_urls(mapping, ""),
-        type=_text(mapping.get("type"), "type"),
+        type=_text(mapping.get("type"), "type", limit=MAX_LABEL_LENGTH),
         quality=_integer(mapping.get("quality"), "quality"),
         heat=_integer(mapping.get("heat"), "heat"),
         published=bool(_boolean(mapping.get("published"), "published")),
@@ -825,3 +834,38 @@ def document_fields(document: SeedDocument) -> dict[str, Any]:
 
 def replace(document: SeedDocument, **changes: Any) -> SeedDocument:
     return dataclasses.replace(document, **changes)
+
+
+@dataclass
+class LoadedSeed:
+    """One seed file read from disk: its key, hash, text and document, or why it failed."""
+
+    path: str
+    key: str
+    digest: str = ""
+    text: str = ""
+    document: SeedDocument | None = None
+    error: str = ""
+    unchanged: bool = False
+
+
+def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> LoadedSeed:
+    """Read, hash and parse one file; skip parsing if its hash is ``known_digest``.
+
+    Import runs this in worker processes, which is why it lives here, away from Django.
+    """
+    key = os.path.splitext(os.path.basename(path))[0]
+    try:
+        validate_key(key)
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        digest = content_hash(data)
+        if digest == known_digest:
+            return LoadedSeed(path, key, digest, unchanged=True)
+        document = parse(data, path, max_bytes=max_bytes)
+        return LoadedSeed(path, key, digest, data.decode("utf-8"), document)
+    except SeedError as error:
+        error.path = path
+        return LoadedSeed(path, key, error=str(error))
+    except OSError as error:
+        return LoadedSeed(path, key, error=f"{path}: cannot read the file: {error.strerror or error}")
