@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from . import seedfile
 from .models import (
+    ARTICLE_SCALAR_FIELDS,
     Article,
     ArticleChange,
     ArticleImage,
@@ -41,21 +42,6 @@ BATCH_SIZE = 250
 WINDOW_SIZE = 4000
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
-
-# Article columns that come straight from the document (feed key order).
-SCALAR_FIELDS = (
-    "category",
-    "title",
-    "excerpt",
-    "published_at",
-    *seedfile.URL_KEYS.values(),
-    "type",
-    "quality",
-    "heat",
-    "published",
-    "secured",
-    "body",
-)
 
 
 @dataclass
@@ -245,7 +231,7 @@ class _Importer:
         ]
 
     def write(self, batch: list[LoadedSeed]) -> None:
-        ready = []
+        ready, edited = [], []
         for loaded in batch:
             if loaded.error:
                 self.report.failed.append(loaded.error)
@@ -261,9 +247,11 @@ class _Importer:
                 self.report.unchanged.append(loaded.key)
                 row = self.existing[loaded.key]
                 if row["version"] != row["seed_version"]:
-                    self._report_kept(loaded.key)
+                    edited.append(loaded.key)
                 continue
             ready.append(loaded)
+        if edited:
+            self._report_kept(edited)
         if not ready:
             return
         # Outside the batch's transaction: if it rolls back, the cached ids must stay valid.
@@ -292,14 +280,14 @@ class _Importer:
         self.report.conflicts = [c for c in self.report.conflicts if c.key != loaded.key]
         self.report.kept.pop(loaded.key, None)
 
-    def _report_kept(self, key: str) -> None:
-        article = Article.objects.with_document().get(key=key)
-        base = seedfile.parse(article.source_text.encode("utf-8"), max_bytes=1 << 40)
-        ours = article.to_document()
-        base_fields, our_fields = seedfile.document_fields(base), seedfile.document_fields(ours)
-        kept = [name for name in MERGE_FIELDS if base_fields[name] != our_fields[name]]
-        if kept:
-            self.report.kept[key] = kept
+    def _report_kept(self, keys: list[str]) -> None:
+        """Report the editor changes that unchanged files leave in place."""
+        for article in Article.objects.with_document().filter(key__in=keys):
+            base = _last_seed_fields(article)
+            ours = seedfile.document_fields(article.to_document())
+            kept = [name for name in MERGE_FIELDS if base[name] != ours[name]]
+            if kept:
+                self.report.kept[article.key] = kept
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -344,7 +332,7 @@ class _Importer:
             Article.objects.bulk_update(
                 [article for article, _ in to_update],
                 [
-                    *SCALAR_FIELDS,
+                    *ARTICLE_SCALAR_FIELDS,
                     "provider",
                     "provider_extra",
                     "extra",
@@ -371,11 +359,9 @@ class _Importer:
         self, article: Article, theirs: seedfile.SeedDocument
     ) -> tuple[seedfile.SeedDocument, bool]:
         """Three-way merge of the file into the article; returns (merged, equals the file)."""
-        if article.version == article.seed_version or not article.source_text:
+        if article.version == article.seed_version:
             return theirs, True
-        base = seedfile.document_fields(
-            seedfile.parse(article.source_text.encode("utf-8"), max_bytes=1 << 40)
-        )
+        base = _last_seed_fields(article)
         ours = seedfile.document_fields(article.to_document())
         new = seedfile.document_fields(theirs)
         merged: dict[str, Any] = {}
@@ -399,7 +385,7 @@ class _Importer:
         return document, not kept
 
     def _assign(self, article: Article, document: seedfile.SeedDocument) -> None:
-        for name in SCALAR_FIELDS:
+        for name in ARTICLE_SCALAR_FIELDS:
             setattr(article, name, getattr(document, name))
         article.provider_extra = (
             [list(pair) for pair in document.provider.extra] if document.provider else []
@@ -530,10 +516,20 @@ def _insert(model: type[models.Model], fields: list[str], rows: list[tuple]) -> 
         )
 
 
+def _last_seed_fields(article: Article) -> dict[str, Any]:
+    """What the seed said last time. If that is unknown (an article made in the admin, or a
+    source the codec no longer accepts), no field counts as untouched by editors."""
+    try:
+        source = seedfile.parse(article.source_text.encode("utf-8"), max_bytes=1 << 40)
+    except seedfile.SeedError:
+        return {name: object() for name in MERGE_FIELDS}
+    return seedfile.document_fields(source)
+
+
 def _changes(article: Article, merged: seedfile.SeedDocument) -> list[ArticleChange]:
     """History rows for the scalar fields an import changes on an existing article."""
     rows = []
-    for name in SCALAR_FIELDS:
+    for name in ARTICLE_SCALAR_FIELDS:
         if name in ("body", "secured"):
             continue
         old, new = getattr(article, name), getattr(merged, name)

@@ -240,3 +240,12 @@ def test_topics_and_providers_are_shared_between_articles():
     assert (
         Provider.objects.filter(articles__isnull=False).distinct().count() < Article.objects.count()
     )
+
+
+def test_a_file_never_overwrites_an_article_made_here_with_the_same_key(tmp_path):
+    Article.objects.create(key="local_story", title="Written in the newsroom", quality=70)
+    (tmp_path / "local_story.txt").write_text("---\ntitle: From the feed\nquality: 5\n---\n")
+    report = import_seeds([tmp_path])
+    article = Article.objects.get(key="local_story")
+    assert (article.title, article.quality) == ("Written in the newsroom", 70)
+    assert {c.field for c in report.conflicts} == {"title", "quality"}

@@ -274,3 +274,34 @@ def test_unsafe_keys_are_refused(key):
 @pytest.mark.parametrize("key", ["000_05b9351d468b7844", "Café news 2025", "a-b_c.d"])
 def test_ordinary_keys_are_accepted(key):
     assert seedfile.validate_key(key) == key
+
+
+def test_python_frontmatter_agrees_with_the_codec_on_well_formed_seeds(real_seed_files):
+    """python-frontmatter is a fine oracle for well-formed files (see README for where it is not)."""
+    import frontmatter
+
+    for path in [*real_seed_files, *sample_files()]:
+        document = parse(path.read_bytes())
+        if not document.has_front_matter:
+            continue
+        post = frontmatter.loads(path.read_text())
+        assert post.metadata["title"] == document.title, path
+        assert post.metadata.get("quality") == document.quality, path
+        assert post.metadata.get("topics", []) == document.topics, path
+        assert len(post.metadata.get("related", [])) == len(document.related), path
+        assert post.content == document.body.strip(), path
+
+
+def test_python_frontmatter_traps_the_codec_avoids():
+    import frontmatter
+
+    with pytest.raises(TypeError):
+        frontmatter.loads("---\ntitle: T\ncontent: in front matter\n---\nBody\n")
+    assert parse(b"---\ntitle: T\ncontent: in front matter\n---\nBody\n").extra == [
+        ("content", "in front matter")
+    ]
+    assert frontmatter.loads("---\ntitle: T\n").metadata == {}  # silently no metadata
+    with pytest.raises(SeedError, match="never closed"):
+        parse(b"---\ntitle: T\n")
+    assert frontmatter.loads("\ufeff---\ntitle: T\n---\nBody\n").metadata == {}
+    assert parse("\ufeff---\ntitle: T\n---\nBody\n".encode()).title == "T"

@@ -1,0 +1,29 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from curation.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_imports_the_sample_seeds_and_prints_a_working_editor_login(client):
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    output = out.getvalue()
+    assert Article.objects.count() == 30
+    assert "Sample seeds imported: 30 created" in output
+    line = next(line for line in output.splitlines() if line.startswith("Editor login:"))
+    username, password = line.removeprefix("Editor login:").strip().split(" / ")
+    assert client.login(username=username, password=password)
+    assert client.get("/admin/curation/article/").status_code == 200
+
+
+def test_running_demo_again_is_harmless(client):
+    call_command("demo", "--no-serve", stdout=StringIO())
+    versions = list(Article.objects.values_list("key", "version"))
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    assert "0 created, 0 updated, 30 unchanged" in out.getvalue()
+    assert list(Article.objects.values_list("key", "version")) == versions
