@@ -37,15 +37,16 @@ def real_seed_files(real_seeds_dir) -> list[Path]:
     return sorted(real_seeds_dir.glob("*.txt"))
 
 
-@pytest.fixture(scope="session")
-def browser():
-    _require(
-        Path(CHROMIUM).exists(),
-        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    )
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself around it are synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium for one test.
+
+    Per test, not per session: while Playwright's sync API is running, its event loop counts as
+    running in this thread, and Django would refuse every ORM call made by later tests.
+    """
+    _require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    # The test's own ORM calls around Playwright are synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,0 +1,90 @@
+"""RSS and Atom feeds of the published articles, filtered like the list page."""
+
+from __future__ import annotations
+
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponseBadRequest
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
+
+from .filters import ArticleFilter
+from .models import Article
+
+FEED_SIZE = 50
+
+
+class ArticleRssFeed(Feed):
+    """The newest published articles that match the query string's filters."""
+
+    feed_type = Rss201rev2Feed
+    url_name = "curation:feed-rss"
+
+    def __call__(self, request: HttpRequest, *args, **kwargs):
+        filterset = self.get_object(request)
+        if not filterset.is_valid():
+            problems = "; ".join(
+                f"{name}: {' '.join(messages)}" for name, messages in filterset.form.errors.items()
+            )
+            return HttpResponseBadRequest(
+                f"Invalid filter. {problems}", content_type="text/plain; charset=utf-8"
+            )
+        return super().__call__(request, *args, **kwargs)
+
+    def get_object(self, request: HttpRequest, *args, **kwargs) -> ArticleFilter:
+        # The feed instance is shared by every request, so the filters live on the request.
+        if not hasattr(request, "_article_filter"):
+            request._article_filter = ArticleFilter(request.GET, request=request)
+        return request._article_filter
+
+    @staticmethod
+    def _query(filterset: ArticleFilter) -> str:
+        query = filterset.data.copy()
+        query.pop("page", None)
+        return f"?{query.urlencode()}" if query else ""
+
+    def title(self, filterset: ArticleFilter) -> str:
+        described = filterset.describe()
+        return f"Newsroom: {described}" if described else "Newsroom: latest stories"
+
+    def description(self, filterset: ArticleFilter) -> str:
+        return "Stories picked by the Newsroom editors."
+
+    def link(self, filterset: ArticleFilter) -> str:
+        return reverse("curation:article-list") + self._query(filterset)
+
+    def feed_url(self, filterset: ArticleFilter) -> str:
+        return reverse(self.url_name) + self._query(filterset)
+
+    def items(self, filterset: ArticleFilter):
+        return filterset.qs.for_listing()[:FEED_SIZE]
+
+    def item_title(self, article: Article) -> str:
+        return article.title
+
+    def item_description(self, article: Article) -> str:
+        # Feed readers read the description as HTML: escape it so imported markup stays text.
+        return escape(article.excerpt)
+
+    # Items link to (and are identified by) our own page, which links on to the outlet and to
+    # the related coverage: Feed's default, ``item.get_absolute_url()``.
+
+    def item_pubdate(self, article: Article):
+        return article.published_at
+
+    def item_updateddate(self, article: Article):
+        return article.updated_at
+
+    def item_author_name(self, article: Article) -> str | None:
+        return str(article.provider) if article.provider else None
+
+    def item_categories(self, article: Article) -> list[str]:
+        return [topic.name for topic in article.topics.all()]
+
+
+class ArticleAtomFeed(ArticleRssFeed):
+    feed_type = Atom1Feed
+    url_name = "curation:feed-atom"
+
+    def subtitle(self, filterset: ArticleFilter) -> str:
+        return self.description(filterset)
