@@ -18,6 +18,7 @@ import hashlib
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -221,10 +222,42 @@ def validate_key(key: str) -> str:
 # --- Parsing -------------------------------------------------------------------------------
 
 
+# Longer numbers are refused before conversion: int() of thousands of digits and YAML 1.1
+# sexagesimal numbers ("1:2:3:...") cost time quadratic in their length.
+MAX_NUMBER_LENGTH = 1000
+
+
 class _StrictLoader(_SafeLoader):
     """Safe loader that refuses duplicate keys instead of letting the last one win silently."""
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except _UNREADABLE as error:  # a value its tag cannot read: 2023-02-30, "!!bool maybe"
+            raise _unreadable(node, error) from None
+
+    def construct_yaml_int(self, node):
+        self._check_number_length(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node):
+        self._check_number_length(node)
+        return super().construct_yaml_float(node)
+
+    def _check_number_length(self, node) -> None:
+        if len(node.value) > MAX_NUMBER_LENGTH:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number longer than {MAX_NUMBER_LENGTH} characters is not allowed",
+                node.start_mark,
+            )
+
     def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):  # "!!set [a]": a tag wanting a mapping
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{_tag_name(node.tag)} needs a mapping", node.start_mark
+            )
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -237,6 +270,28 @@ class _StrictLoader(_SafeLoader):
             with contextlib.suppress(TypeError):
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_UNREADABLE = (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError)
+
+
+def _tag_name(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _unreadable(node: Any, error: Exception) -> yaml.constructor.ConstructorError:
+    value = node.value if isinstance(node.value, str) else node.id
+    detail = f": {error}" if type(error) in (ValueError, OverflowError) else ""
+    return yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"cannot read {_short(value)} as {_tag_name(node.tag)}{detail}",
+        node.start_mark,
+    )
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
 
 
 class _DuplicateKey(Exception):
@@ -264,17 +319,38 @@ def _top_level_key(line: str) -> str | None:
     return match.group(1) or match.group(2) or match.group(3)
 
 
-def _check_graph(value: Any) -> None:
-    """Refuse YAML aliases of collections: they are how "billion laughs" documents explode."""
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_graph(value: Any, source_length: int) -> None:
+    """Refuse YAML aliases of collections: they are how "billion laughs" documents explode.
+
+    Aliases of text are allowed, but the text they add up to is bounded (an anchored megabyte
+    aliased a thousand times would be a gigabyte once stored), and text no database or UTF-8
+    file can hold (NUL characters, lone surrogates, written as escapes) is refused here.
+    """
     seen: set[int] = set()
+    budget = 2 * source_length + 4096
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, (dict, list)):
+        if isinstance(item, str):
+            budget -= len(item)
+            if budget < 0:
+                raise SeedError("YAML aliases expand the front matter to more than twice its size")
+            if _UNSTORABLE.search(item):
+                raise SeedError(
+                    f"the text {_short(item)} contains a NUL character or a lone surrogate"
+                )
+        elif isinstance(item, (dict, list)):
             if id(item) in seen:
                 raise SeedError("YAML anchors and aliases of lists or mappings are not allowed")
             seen.add(id(item))
-            stack.extend(item.values() if isinstance(item, dict) else item)
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
 
 
 class _Parts(NamedTuple):
@@ -348,7 +424,28 @@ def _parse(data: bytes, max_bytes: int) -> SeedDocument:
     return document
 
 
+# A real seed's front matter holds a few hundred YAML values (25 related items: under 1,000).
+# 2 MiB of "[1,1,1,...]" would be a million, costing seconds and ~500 MB to load, so large front
+# matter is first counted with the streaming parser, which holds one event at a time.
+MAX_YAML_EVENTS = 50_000
+_COUNT_EVENTS_FROM = 64 * 1024  # characters; smaller front matter cannot hold that many
+
+
+def _check_event_count(front_matter: str, offset: int) -> None:
+    try:
+        for count, event in enumerate(yaml.parse(front_matter, Loader=_SafeLoader)):
+            if count > MAX_YAML_EVENTS:
+                raise SeedError(
+                    f"the front matter holds more than {MAX_YAML_EVENTS:,} YAML values",
+                    line=event.start_mark.line + offset,
+                )
+    except yaml.YAMLError:
+        return  # loading reports it, with its line
+
+
 def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
+    if len(front_matter) > _COUNT_EVENTS_FROM:
+        _check_event_count(front_matter, offset)
     try:
         mapping = yaml.load(front_matter, Loader=_StrictLoader)
     except _DuplicateKey as duplicate:
@@ -357,10 +454,14 @@ def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
             key=str(duplicate.key),
             line=duplicate.line + offset - 1,
         ) from None
+    except _UNREADABLE:  # raised while filling a collection, outside construct_object
+        raise SeedError("invalid YAML front matter: a value does not fit its YAML tag") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        if "could not determine a constructor" in str(error):
+        if "tag:yaml.org,2002:merge" in str(error):
+            problem = "YAML merge keys (<<) are not allowed"
+        elif "could not determine a constructor" in str(error):
             problem = "YAML tags that construct objects are not allowed"
         raise SeedError(
             f"invalid YAML front matter: {problem}",
@@ -373,7 +474,7 @@ def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
             f"the front matter must be a mapping of keys to values, not {_type_name(mapping)}",
             line=offset,
         )
-    _check_graph(mapping)
+    _check_graph(mapping, len(front_matter))
     return mapping
 
 
@@ -456,7 +557,12 @@ def _datetime(value: Any, key: str) -> dt.datetime | None:
         raise SeedError(f"must be a date-time, got {_type_name(value)} {_short(value)}", key=key)
     if moment.tzinfo is None:  # The feed writes UTC; a naive time is read as UTC.
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        raise SeedError(
+            f"{_short(str(value))} is outside the years 1 to 9999 once converted to UTC", key=key
+        ) from None
 
 
 def _short(value: Any) -> str:
@@ -623,8 +729,9 @@ class _Dumper(yaml.SafeDumper):
 
 def _format_datetime(moment: dt.datetime) -> str:
     moment = moment.astimezone(dt.UTC)
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(pattern)
+    pattern = "-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "-%m-%dT%H:%M:%SZ"
+    # "%Y" drops leading zeros on some platforms (year 999 -> "999"), which YAML cannot read.
+    return f"{moment.year:04d}" + moment.strftime(pattern)
 
 
 def _represent_datetime(dumper: yaml.SafeDumper, moment: dt.datetime) -> yaml.ScalarNode:
@@ -634,8 +741,19 @@ def _represent_datetime(dumper: yaml.SafeDumper, moment: dt.datetime) -> yaml.Sc
 _Dumper.add_representer(dt.datetime, _represent_datetime)
 
 
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML writes NEL and the Unicode line and paragraph separators raw in plain and
+    # single-quoted scalars, where reading folds them into spaces; double quotes escape them.
+    if "\x85" in value or "\u2028" in value or "\u2029" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _put(mapping: dict[str, Any], key: str, value: Any) -> None:
-    if value not in ("", None, [], {}):
+    if value not in ("", None, []):  # an empty provider mapping is still a provider
         mapping[key] = value
 
 
@@ -718,7 +836,12 @@ def render_canonical(document: SeedDocument) -> str:
     mapping = to_mapping(document)
     front_matter_keys = set(mapping) - {"title", "published"}
     if not document.has_front_matter and not front_matter_keys and not document.published:
-        return f"{document.title}\n{document.body}"
+        plain = f"{document.title}\n{document.body}"
+        # A title such as "---" or one starting with a byte-order mark would read back as
+        # something else: such documents get front matter instead.
+        with contextlib.suppress(SeedError):
+            if _parse(plain.encode("utf-8"), max_bytes=len(plain) * 4 + 1) == document:
+                return plain
     parts = ["---\n"]
     for key, value in mapping.items():
         if key in _BLOCK_KEYS:
@@ -849,6 +972,16 @@ class LoadedSeed:
     unchanged: bool = False
 
 
+def _read_regular_file(path: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file. A pipe, device or socket with a seed's name
+    is refused: reading one could block forever (a FIFO) or never end (/dev/zero)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SeedError("not a regular file (a pipe, device or socket): refused")
+        return handle.read(limit)
+
+
 def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> LoadedSeed:
     """Read, hash and parse one file; skip parsing if its hash is ``known_digest``.
 
@@ -857,8 +990,7 @@ def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> 
     key = os.path.splitext(os.path.basename(path))[0]
     try:
         validate_key(key)
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        data = _read_regular_file(path, max_bytes + 1)
         digest = content_hash(data)
         if digest == known_digest:
             return LoadedSeed(path, key, digest, unchanged=True)
@@ -868,4 +1000,6 @@ def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> 
         error.path = path
         return LoadedSeed(path, key, error=str(error))
     except OSError as error:
-        return LoadedSeed(path, key, error=f"{path}: cannot read the file: {error.strerror or error}")
+        return LoadedSeed(
+            path, key, error=f"{path}: cannot read the file: {error.strerror or error}"
+        )

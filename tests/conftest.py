@@ -44,7 +44,10 @@ def browser(monkeypatch):
     Per test, not per session: while Playwright's sync API is running, its event loop counts as
     running in this thread, and Django would refuse every ORM call made by later tests.
     """
-    _require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    _require(
+        Path(CHROMIUM).exists(),
+        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    )
     # The test's own ORM calls around Playwright are synchronous and safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright

@@ -15,3 +15,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve static files straight from the app folders, as DEBUG does, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Live-server threads must not keep connections open past a test: PostgreSQL could not drop the
+# test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -49,4 +49,6 @@ class Command(BaseCommand):
             style = self.style.ERROR if report.failed else self.style.SUCCESS
             self.stdout.write(style(f"{summary} in {options['outdir']}"))
         if report.failed:
-            raise CommandError(f"{len(report.failed)} file(s) could not be written.")
+            raise CommandError(
+                f"{len(report.failed)} file(s) could not be written in {options['outdir']}."
+            )
