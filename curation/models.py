@@ -4,16 +4,20 @@ Field names are the feed's keys in snake case (``publishedDateTime`` -> ``publis
 README has the full mapping, and ``seedfile.ARTICLE_KEYS`` is its single source of truth.
 """
 
+import re
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, Prefetch, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from . import seedfile
 
 EDITORIAL_FIELDS = ("published", "quality", "heat")
+# The role that may curate (see migration 0002_editors_group, which creates it).
+EDITORS_GROUP = "Editors"
 URL_FIELDS = tuple(seedfile.URL_KEYS.values())
 # The URL fields that name the article itself, in the order a reader's link prefers them.
 LINK_FIELDS = ("web_url", "original_url", "source_url")
@@ -27,6 +31,11 @@ def new_article_key() -> str:
 def safe_url(url: str) -> str:
     """The URL if it may become a link or an image source (http or https), else ``""``."""
     return url if url[:8].lower().startswith(("http://", "https://")) else ""
+
+
+def first_safe_link(item: object) -> str:
+    """The first safe URL among an article's (or related item's) own link fields."""
+    return next(filter(None, (safe_url(getattr(item, name)) for name in LINK_FIELDS)), "")
 
 
 class Provider(models.Model):
@@ -53,16 +62,50 @@ class Topic(models.Model):
         return self.name
 
 
+_SEARCH_WORD = re.compile(r"\w+")
+
+
+def _fts5_search(words: list[str]) -> tuple[str, str]:
+    """SQLite: every word as a quoted FTS5 prefix term (user text never becomes FTS syntax)."""
+    query = " ".join(f'"{word}"*' for word in words)
+    return "SELECT rowid FROM curation_article_fts WHERE curation_article_fts MATCH %s", query
+
+
+def _tsvector_search(words: list[str]) -> tuple[str, str]:
+    """PostgreSQL: the expression of the GIN index ``article_search_vector`` (migration 0003)."""
+    query = " & ".join(f"'{word}':*" for word in words)
+    return (
+        "SELECT id FROM curation_article WHERE to_tsvector('english'::regconfig, "
+        "coalesce(title, '') || ' ' || coalesce(excerpt, '')) @@ to_tsquery('english', %s)",
+        query,
+    )
+
+
+_FULL_TEXT = {"sqlite": _fts5_search, "postgresql": _tsvector_search}
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self) -> "ArticleQuerySet":
         """What the public may see. Every public page, feed and count starts here."""
         return self.filter(published=True)
 
     def search(self, text: str) -> "ArticleQuerySet":
-        """Articles whose title, excerpt or provider name match the free text."""
-        return self.filter(
-            Q(title__icontains=text) | Q(excerpt__icontains=text) | Q(provider__name__icontains=text)
-        )
+        """Articles whose title and excerpt contain every word of the free text (as a word or a
+        word's beginning), or whose provider's name contains the text.
+
+        Uses the full-text index of migration 0003: FTS5 on SQLite, a GIN ``tsvector`` index on
+        PostgreSQL (English stemming). A filter like any other, so ``.published()`` chains.
+        """
+        text = text.strip()
+        if not text:
+            return self.all()
+        providers = Q(provider__in=Provider.objects.filter(name__icontains=text).values("id"))
+        words = _SEARCH_WORD.findall(text)
+        vendor = connections[self.db].vendor
+        if not words or vendor not in _FULL_TEXT:
+            return self.filter(Q(title__icontains=text) | Q(excerpt__icontains=text) | providers)
+        sql, query = _FULL_TEXT[vendor](words)
+        return self.filter(Q(id__in=RawSQL(sql, [query])) | providers)
 
     def for_listing(self) -> "ArticleQuerySet":
         """Everything a list row shows, in a fixed number of queries, without the heavy columns."""
@@ -197,11 +240,7 @@ class Article(models.Model):
     @property
     def link(self) -> str:
         """The article's own URL at its outlet, if it is safe to link to."""
-        for name in LINK_FIELDS:
-            url = safe_url(getattr(self, name))
-            if url:
-                return url
-        return ""
+        return first_safe_link(self)
 
     @property
     def edited_since_import(self) -> bool:
@@ -211,7 +250,7 @@ class Article(models.Model):
         """The article as a seed document (use ``Article.objects.with_document()`` to fetch)."""
         provider = _provider_document(self.provider, self.provider_extra)
         return seedfile.SeedDocument(
-            **{name: getattr(self, name) for name in _ARTICLE_SCALARS},
+            **{name: getattr(self, name) for name in ARTICLE_SCALAR_FIELDS},
             provider=provider,
             topics=[topic.name for topic in self.topics.all()],
             images=[image.to_document() for image in self.images.all()],
@@ -221,7 +260,7 @@ class Article(models.Model):
         )
 
 
-_ARTICLE_SCALARS = (
+ARTICLE_SCALAR_FIELDS = (
     "title",
     "category",
     "excerpt",
@@ -348,11 +387,7 @@ class RelatedItem(models.Model):
 
     @property
     def link(self) -> str:
-        for name in LINK_FIELDS:
-            url = safe_url(getattr(self, name))
-            if url:
-                return url
-        return ""
+        return first_safe_link(self)
 
     def to_document(self) -> seedfile.Related:
         return seedfile.Related(

@@ -443,8 +443,12 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
 
 def test_staff_without_a_role_and_non_staff_cannot_reach_articles(client, django_user_model):
     staff = django_user_model.objects.create_user("stan", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="change_article"))
     client.force_login(staff)
-    assert client.get(CHANGELIST).status_code == 403
+    for url in (reverse("admin:index"), CHANGELIST):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert reverse("admin:login") in response["Location"]
     outsider = django_user_model.objects.create_user("olga", password="pw")
     outsider.user_permissions.add(Permission.objects.get(codename="change_article"))
     client.force_login(outsider)
@@ -723,3 +727,7 @@ def test_two_simultaneous_saves_from_the_same_version_let_exactly_one_through():
     assert sorted(outcomes) == ["refused", "saved"]
     assert Article.objects.get(pk=article.pk).version == 2
     assert ArticleChange.objects.filter(article=article).count() == 1
+
+
+def test_admin_says_newsroom_not_django(admin_client):
+    assert "Newsroom curation" in admin_client.get(reverse("admin:index")).content.decode()

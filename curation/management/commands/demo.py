@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from curation.importer import import_seeds
+from curation.models import EDITORS_GROUP
 
 DEMO_EDITOR = ("editor", "newsroom-editor")
 DEMO_ADMIN = ("admin", "newsroom-admin")
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         for line in report.failed:
             self.stderr.write(self.style.ERROR(line))
         editor = self._user(*DEMO_EDITOR, superuser=False)
-        editors = Group.objects.filter(name="Editors").first()
+        editors = Group.objects.filter(name=EDITORS_GROUP).first()
         if editors:
             editor.groups.add(editors)
         self._user(*DEMO_ADMIN, superuser=True)
