@@ -123,11 +123,13 @@ def test_file_change_is_taken_where_the_editor_did_not_touch_the_field(seeds):
 
 def test_file_change_is_taken_wholesale_when_nobody_edited(seeds):
     import_seeds([seeds])
+    first_seen = Article.objects.get(key=KEY_000).updated_at
     path = seeds / f"{KEY_000}.txt"
     path.write_text(path.read_text().replace("quality: 8", "quality: 90"))
     import_seeds([seeds])
     article = Article.objects.get(key=KEY_000)
     assert article.quality == 90 and not article.edited_since_import
+    assert article.updated_at > first_seen
     change = ArticleChange.objects.get(article=article)
     assert (change.field, change.old_value, change.new_value, change.via) == (
         "quality",
