@@ -149,7 +149,13 @@ class Image:
 
 
 @dataclass
-class Related:
+class Coverage:
+    """What an article and each of its related items have in common.
+
+    Absent strings are ``""`` and absent numbers ``None``, so equal values compare equal
+    however the file spelled their absence.
+    """
+
     title: str = ""
     excerpt: str = ""
     published_at: dt.datetime | None = None
@@ -165,31 +171,22 @@ class Related:
     quality: int | None = None
     heat: int | None = None
     images: list[Image] = field(default_factory=list)
+
+
+@dataclass
+class Related(Coverage):
+    """One entry of an article's related coverage."""
+
     extra: Extra = field(default_factory=list)
 
 
 @dataclass
-class SeedDocument:
-    """One article as the feed describes it. Absent strings are ``""``, absent numbers ``None``."""
+class SeedDocument(Coverage):
+    """One article as the feed describes it (the parser insists on a title)."""
 
-    title: str
     category: str = ""
-    excerpt: str = ""
-    published_at: dt.datetime | None = None
-    original_url: str = ""
-    web_url: str = ""
-    amp_web_url: str = ""
-    cdn_amp_web_url: str = ""
-    source_url: str = ""
-    amp_url: str = ""
-    cdn_amp_url: str = ""
-    type: str = ""
-    quality: int | None = None
-    heat: int | None = None
     published: bool = False
-    provider: Provider | None = None
     topics: list[str] = field(default_factory=list)
-    images: list[Image] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
     secured: str = ""
     extra: Extra = field(default_factory=list)
