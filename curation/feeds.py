@@ -10,6 +10,7 @@ from django.utils.html import escape
 
 from .filters import ArticleFilter
 from .models import Article
+from .views import TOPICS_PREFETCH, first_rows
 
 FEED_SIZE = 50
 
@@ -40,7 +41,8 @@ class ArticleRssFeed(Feed):
     @staticmethod
     def _query(filterset: ArticleFilter) -> str:
         query = filterset.data.copy()
-        query.pop("page", None)
+        for name in ("page", "after", "before"):
+            query.pop(name, None)
         return f"?{query.urlencode()}" if query else ""
 
     def title(self, filterset: ArticleFilter) -> str:
@@ -57,7 +59,8 @@ class ArticleRssFeed(Feed):
         return reverse(self.url_name) + self._query(filterset)
 
     def items(self, filterset: ArticleFilter):
-        return filterset.qs.for_listing()[:FEED_SIZE]
+        # The first page of the list's keyset reading (partial indexes, no OFFSET, no count).
+        return first_rows(filterset.qs.for_listing(), filterset, FEED_SIZE, (TOPICS_PREFETCH,))
 
     def item_title(self, article: Article) -> str:
         return article.title

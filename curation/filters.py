@@ -2,27 +2,65 @@
 
 Every filter runs over ``Article.objects.published()``, and the choices with their counts (the
 facets) count published articles only, so no filter reveals an unpublished article.
+
+Nothing here counts a million rows per request: the facets are cached under the publication
+version (an index lookup that changes whenever any article changes) and each choice's count
+stops at ``FACET_COUNT_CAP``; the list's own count stops at ``RESULT_COUNT_CAP``.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, Max, OuterRef
+from django.db.models import Exists, F, IntegerField, OuterRef, Subquery
+from django.db.models.expressions import OrderBy
+from django.db.models.lookups import IsNull
+from django.forms.utils import flatatt
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from .models import Article, ArticleTopic
+from .models import Article, ArticleTopic, Provider, Topic
 
+# The facets are recounted at once when any article changes (the publication version) and at
+# the latest after this long (a backstop for changes that leave ``updated_at`` alone: deletions).
 FACET_CACHE_SECONDS = 60
-ORDERINGS = {
-    "newest": (F("published_at").desc(nulls_last=True), "-id"),
-    "oldest": (F("published_at").asc(nulls_last=True), "id"),
-    "quality": (F("quality").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
-    "heat": (F("heat").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
+# A choice's count stops here ("AI (100+)"): recounting costs one index probe per article
+# counted, so a facet refresh stays within tens of milliseconds however many articles there are.
+FACET_COUNT_CAP = 100
+# Categories and types beyond this many values are left out of their choice lists.
+MAX_FACET_VALUES = 100
+# The list's "N stories" stops here ("1000+ stories"): the same bound for the same reason.
+RESULT_COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of an ordering. ``nullable`` keys put their empty values last."""
+
+    field: str
+    descending: bool
+    nullable: bool = True
+
+
+ID_DESC = SortKey("id", descending=True, nullable=False)
+NEWEST = SortKey("published_at", descending=True)
+# Each ordering ends with the id, so every article has one place in it: keyset pagination
+# (curation/views.py) and the partial indexes of migration 0004 rely on it.
+ORDERINGS: dict[str, tuple[SortKey, ...]] = {
+    "newest": (NEWEST, ID_DESC),
+    "oldest": (
+        SortKey("published_at", descending=False),
+        SortKey("id", descending=False, nullable=False),
+    ),
+    "quality": (SortKey("quality", descending=True), NEWEST, ID_DESC),
+    "heat": (SortKey("heat", descending=True), NEWEST, ID_DESC),
 }
 ORDERING_CHOICES = [
     ("newest", "Newest first"),
@@ -33,37 +71,70 @@ ORDERING_CHOICES = [
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
-def published_fingerprint(
-    request: HttpRequest | None = None,
-) -> tuple[int, datetime.datetime | None]:
-    """How many articles are published and when the latest of them changed: one cheap query.
+def order_by(keys: tuple[SortKey, ...], *, reverse: bool = False) -> list[OrderBy]:
+    """The ``order_by()`` arguments for these keys, empty values last (first when reversed).
 
-    It changes whenever an article is published, unpublished or edited, so it keys the caches
-    and validates ETags. It is remembered on the request so a page pays for it once.
+    Empty values go last by ordering on ``field IS NULL`` first rather than by ``NULLS LAST``:
+    SQLite cannot index a ``NULLS LAST`` column and PostgreSQL's default index puts NULLs first,
+    but both can walk the expression indexes of migration 0004 in this order.
     """
-    remembered = getattr(request, "_published_fingerprint", None)
+    expressions = []
+    for key in keys:
+        if key.nullable:
+            expressions.append(OrderBy(IsNull(F(key.field), True), descending=reverse))
+        expressions.append(OrderBy(F(key.field), descending=key.descending != reverse))
+    return expressions
+
+
+# The publication version --------------------------------------------------------------------
+
+
+def publication_version(request: HttpRequest | None = None) -> str:
+    """Changes whenever any article is created, published, unpublished or edited.
+
+    The latest ``updated_at`` of all articles (the ``article_updated`` index: one lookup),
+    published or not: unpublishing an article leaves it outside ``published()`` but still moves
+    its ``updated_at``. It keys caches only and is never shown, so draft edits do not leak.
+    Remembered on the request, so a page pays for it once.
+    """
+    remembered = getattr(request, "_publication_version", None)
     if remembered is not None:
         return remembered
-    state = Article.objects.published().aggregate(count=Count("id"), latest=Max("updated_at"))
-    fingerprint = (state["count"], state["latest"])
+    latest = Article.objects.last_changed()
+    version = latest.isoformat() if latest else "-"
     if request is not None:
-        request._published_fingerprint = fingerprint
-    return fingerprint
+        request._publication_version = version
+    return version
 
 
-def fingerprint_key(fingerprint: tuple[int, datetime.datetime | None]) -> str:
-    count, latest = fingerprint
-    raw = f"{count}:{latest.isoformat() if latest else '-'}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+def last_published_change(request: HttpRequest | None = None) -> datetime.datetime | None:
+    """When the latest published article changed (Last-Modified): one index lookup."""
+    if request is not None and hasattr(request, "_last_published_change"):
+        return request._last_published_change
+    latest = Article.objects.published().last_changed()
+    if request is not None:
+        request._last_published_change = latest
+    return latest
+
+
+# Facets ---------------------------------------------------------------------------------------
+
+
+class CappedCount(Subquery):
+    """How many rows a correlated, sliced subquery returns: ``COUNT(*)`` of at most the slice."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) capped)"
+    output_field = IntegerField()
 
 
 def facets(request: HttpRequest | None = None) -> dict[str, list[tuple[str, str, int]]]:
-    """The filter choices as ``(value, label, published count)``, cached for a short while.
+    """The filter choices as ``(value, label, published count)``, counts capped.
 
-    The cache key carries the published fingerprint, so publishing or editing an article shows
-    up at once; renaming a topic or provider shows up within ``FACET_CACHE_SECONDS``.
+    Cached under the publication version, so publishing, unpublishing or editing any article
+    shows up on the next request; renaming a topic or provider (or deleting an article) within
+    ``FACET_CACHE_SECONDS``.
     """
-    key = f"curation:facets:v1:{fingerprint_key(published_fingerprint(request))}"
+    key = "curation:facets:v2:" + hashlib.sha256(publication_version(request).encode()).hexdigest()
     found = cache.get(key)
     if found is None:
         found = _count_facets()
@@ -72,34 +143,105 @@ def facets(request: HttpRequest | None = None) -> dict[str, list[tuple[str, str,
 
 
 def _count_facets() -> dict[str, list[tuple[str, str, int]]]:
-    published = Article.objects.published()
+    """Each count costs at most ``FACET_COUNT_CAP`` index probes, whatever the table's size:
+    one query for the topics, one for the providers, one per category and per type (+1 each)."""
+    published = Article.objects.published().order_by()
+    limit = FACET_COUNT_CAP + 1
     topics = (
-        ArticleTopic.objects.filter(article__in=published.values("pk"))
-        .values_list("topic__name")
-        .annotate(n=Count("article", distinct=True))
-        .order_by("topic__name")
+        Topic.objects.annotate(
+            n=CappedCount(
+                ArticleTopic.objects.filter(topic=OuterRef("pk"))
+                .filter(Exists(published.filter(pk=OuterRef("article_id"))))
+                .order_by()
+                .values("pk")[:limit]
+            )
+        )
+        .order_by("name")
+        .values_list("name", "n")
     )
     providers = (
-        published.exclude(provider=None)
-        .values_list("provider_id", "provider__name", "provider__domain")
-        .annotate(n=Count("id"))
-        .order_by("provider__name", "provider__domain")
+        Provider.objects.annotate(
+            n=CappedCount(published.filter(provider=OuterRef("pk")).values("pk")[:limit])
+        )
+        .order_by("name", "domain")
+        .values_list("pk", "name", "domain", "n")
     )
-    categories = (
-        published.exclude(category="")
-        .values_list("category")
-        .annotate(n=Count("id"))
-        .order_by("category")
-    )
-    types = published.exclude(type="").values_list("type").annotate(n=Count("id")).order_by("type")
-    return {
-        "topic": [(name, name, n) for name, n in topics],
+    found = {
+        "topic": [(name, name, n) for name, n in topics if n],
         "provider": [
-            (str(pk), name or domain or "(unnamed)", n) for pk, name, domain, n in providers
+            (str(pk), name or domain or "(unnamed)", n) for pk, name, domain, n in providers if n
         ],
-        "category": [(name, name, n) for name, n in categories],
-        "type": [(name, name, n) for name, n in types],
     }
+    # Categories and types are free text: their published values, walked through the column's
+    # index one value at a time (a loose index scan, which neither database does by itself for
+    # DISTINCT), each with its capped count.
+    for field in ("category", "type"):
+        found[field] = _walk_values(published, field, limit)
+    return found
+
+
+def _walk_values(published, field: str, limit: int) -> list[tuple[str, str, int]]:
+    """One query per distinct value (at most ``MAX_FACET_VALUES``): the next value after the
+    last one, with its capped count, read off the column's index."""
+    values: list[tuple[str, str, int]] = []
+    last = ""
+    for _ in range(MAX_FACET_VALUES):
+        found = (
+            published.filter(**{f"{field}__gt": last})
+            .order_by(field)
+            .annotate(
+                n=CappedCount(published.filter(**{field: OuterRef(field)}).values("pk")[:limit])
+            )
+            .values_list(field, "n")
+            .first()
+        )
+        if found is None:
+            break
+        last, count = found
+        values.append((last, last, count))
+    return values
+
+
+def facet_label(label: str, count: int) -> str:
+    return f"{label} ({FACET_COUNT_CAP}+)" if count > FACET_COUNT_CAP else f"{label} ({count})"
+
+
+# The filters ----------------------------------------------------------------------------------
+
+
+class ChoiceSelect(forms.Select):
+    """A ``<select>`` built in Python rather than one template per option.
+
+    The provider list has hundreds of options; Django's template-per-option rendering cost
+    more than everything else on the page together. Same markup, escaped by ``format_html``.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (
+                    option["value"],
+                    mark_safe(" selected") if option["selected"] else "",
+                    option["label"],
+                )
+                for _group, group_options, _index in widget["optgroups"]
+                for option in group_options
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>\n{}\n</select>', name, flatatt(widget["attrs"]), options
+        )
+
+
+def _start_of(day: datetime.date) -> datetime.datetime | None:
+    """Midnight at the start of ``day`` in the current time zone (``None`` if out of range)."""
+    try:
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    except (OverflowError, ValueError):
+        return None
 
 
 class ArticleFilter(django_filters.FilterSet):
@@ -112,24 +254,26 @@ class ArticleFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in the story"}),
     )
     topic = django_filters.ChoiceFilter(
-        label="Topic", method="filter_topic", empty_label="All topics"
+        label="Topic", method="filter_topic", empty_label="All topics", widget=ChoiceSelect
     )
     provider = django_filters.ChoiceFilter(
-        label="Provider", field_name="provider_id", empty_label="All providers"
+        label="Provider", field_name="provider_id", empty_label="All providers", widget=ChoiceSelect
     )
-    category = django_filters.ChoiceFilter(label="Category", empty_label="All categories")
-    type = django_filters.ChoiceFilter(label="Type", empty_label="All types")
+    category = django_filters.ChoiceFilter(
+        label="Category", empty_label="All categories", widget=ChoiceSelect
+    )
+    type = django_filters.ChoiceFilter(label="Type", empty_label="All types", widget=ChoiceSelect)
+    # Whole days in the site's time zone, as a range of the indexed column (not ``__date``,
+    # which wraps the column in a function and so reads every row).
     published_after = django_filters.DateFilter(
         label="Published from",
-        field_name="published_at",
-        lookup_expr="date__gte",
+        method="filter_published_after",
         input_formats=DATE_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     published_before = django_filters.DateFilter(
         label="Published until",
-        field_name="published_at",
-        lookup_expr="date__lte",
+        method="filter_published_before",
         input_formats=DATE_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -137,7 +281,11 @@ class ArticleFilter(django_filters.FilterSet):
         label="Minimum quality", field_name="quality", lookup_expr="gte"
     )
     ordering = django_filters.ChoiceFilter(
-        label="Sort by", choices=ORDERING_CHOICES, empty_label=None, method="filter_ordering"
+        label="Sort by",
+        choices=ORDERING_CHOICES,
+        empty_label=None,
+        method="filter_ordering",
+        widget=ChoiceSelect,
     )
 
     class Meta:
@@ -151,7 +299,7 @@ class ArticleFilter(django_filters.FilterSet):
         self.facets = facets(request)
         for name, choices in self.facets.items():
             self.filters[name].extra["choices"] = [
-                (value, f"{label} ({count})") for value, label, count in choices
+                (value, facet_label(label, count)) for value, label, count in choices
             ]
 
     def filter_search(self, queryset, name, value):
@@ -164,13 +312,34 @@ class ArticleFilter(django_filters.FilterSet):
             Exists(ArticleTopic.objects.filter(article=OuterRef("pk"), topic__name=value))
         )
 
+    def filter_published_after(self, queryset, name, value):
+        start = _start_of(value)
+        if start is None:  # after the end of time: nothing
+            return queryset.none()
+        return queryset.filter(published_at__gte=start)
+
+    def filter_published_before(self, queryset, name, value):
+        end = _start_of(value + datetime.timedelta(days=1)) if value < datetime.date.max else None
+        if end is None:  # until the end of time: everything dated
+            return queryset.filter(published_at__isnull=False)
+        return queryset.filter(published_at__lt=end)
+
     def filter_ordering(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset, so there is always an order
 
+    @property
+    def sort_keys(self) -> tuple[SortKey, ...]:
+        """The keys of the visitor's ordering (newest first unless they chose another)."""
+        ordering = self.form.cleaned_data.get("ordering") if self.is_valid() else None
+        return ORDERINGS[ordering or "newest"]
+
+    @property
+    def ordering_name(self) -> str:
+        return (self.form.cleaned_data.get("ordering") if self.is_valid() else None) or "newest"
+
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        ordering = self.form.cleaned_data.get("ordering") or "newest"
-        return queryset.order_by(*ORDERINGS[ordering])
+        return queryset.order_by(*order_by(self.sort_keys))
 
     @property
     def active(self) -> dict[str, object]:

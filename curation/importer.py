@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
+import datetime
 import multiprocessing
+import operator
 import os
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
@@ -40,6 +44,10 @@ SEED_SUFFIXES = (".txt", ".md")
 BATCH_SIZE = 250
 # Files whose stored hashes are looked up together before they are read.
 WINDOW_SIZE = 4000
+# Files handed to the worker processes at a time (two slices are in flight at most).
+SLICE_SIZE = 256
+# Files before the end of a window at which the next window is queued for parsing.
+LOOKAHEAD = 2 * BATCH_SIZE
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -158,6 +166,29 @@ class _Loader:
             # "spawn": workers start clean and never share the parent's database connections.
             context = multiprocessing.get_context("spawn")
             self.pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._bounded(jobs)
+
+    def _bounded(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
+        """Results in order, with at most two slices of files parsed ahead of the reader.
+
+        Mapping a whole window at once let finished documents pile up in memory whenever the
+        database was slower than the workers; two slices keep the workers busy and memory flat.
+        """
+        slices = [jobs[start : start + SLICE_SIZE] for start in range(0, len(jobs), SLICE_SIZE)]
+        # The first slice starts now, not when the caller starts reading (see LOOKAHEAD).
+        return self._drain(self._map(slices[0]), slices[1:])
+
+    def _drain(
+        self, current: Iterator[LoadedSeed], rest: list[list[tuple[str, str]]]
+    ) -> Iterator[LoadedSeed]:
+        for jobs in rest:
+            upcoming = self._map(jobs)
+            yield from current
+            current = upcoming
+        yield from current
+
+    def _map(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
+        assert self.pool is not None
         return self.pool.map(
             seedfile.load,
             [path for path, _ in jobs],
@@ -188,11 +219,20 @@ def import_seeds(
     done = 0
     outer = transaction.atomic() if (dry_run or strict) else contextlib.nullcontext()
     with outer, _Loader(workers or os.cpu_count() or 1, max_bytes) as loader:
-        for start in range(0, len(files), WINDOW_SIZE):
-            window = files[start : start + WINDOW_SIZE]
+        windows = [
+            files[start : start + WINDOW_SIZE] for start in range(0, len(files), WINDOW_SIZE)
+        ]
+        upcoming = loader.load(importer.plan(windows[0])) if windows else None
+        for number, window in enumerate(windows):
+            results, upcoming = upcoming, None
+            has_next = number + 1 < len(windows)
             batch: list[LoadedSeed] = []
-            for loaded in loader.load(importer.plan(window)):
+            for position, loaded in enumerate(results, 1):
                 batch.append(loaded)
+                if has_next and upcoming is None and position >= len(window) - LOOKAHEAD:
+                    # Queue the next window while this one's last batches are written, so the
+                    # workers do not sit idle at every window boundary.
+                    upcoming = loader.load(importer.plan(windows[number + 1]))
                 if len(batch) == BATCH_SIZE:
                     importer.write(batch)
                     done, batch = done + len(batch), []
@@ -215,17 +255,18 @@ class _Importer:
         self.providers: dict[tuple[str, str], int] = {}
         self.topics: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # key -> path, to catch two files with one key
-        self.existing: dict[str, dict[str, Any]] = {}
+        self.existing: ChainMap[str, dict[str, Any]] = ChainMap()
 
     def plan(self, files: list[Path]) -> list[tuple[str, str]]:
         """Look up the stored hash of each file's article, so unchanged files skip parsing."""
         keys = [path.stem for path in files]
-        self.existing = {}
+        # The previous window may still be being written (see import_seeds): keep its rows.
+        self.existing = ChainMap({}, self.existing.maps[0])
         for start in range(0, len(keys), 900):
             rows = Article.objects.filter(key__in=keys[start : start + 900]).values(
                 "id", "key", "source_hash", "version", "seed_version"
             )
-            self.existing.update({row["key"]: row for row in rows})
+            self.existing.maps[0].update({row["key"]: row for row in rows})
         return [
             (str(path), self.existing.get(path.stem, {}).get("source_hash", "")) for path in files
         ]
@@ -295,11 +336,19 @@ class _Importer:
         now = timezone.now()
         existing = {
             article.key: article
-            for article in Article.objects.with_document()
-            .select_for_update(of=("self",))
-            .filter(key__in=[loaded.key for loaded in batch])
+            for article in Article.objects.select_for_update(of=("self",)).filter(
+                key__in=[loaded.key for loaded in batch]
+            )
         }
-        to_create: list[tuple[Article, seedfile.SeedDocument]] = []
+        # Only an article edited since its import is merged against its document (topics,
+        # images, related items): fetch those parts for the edited ones alone.
+        edited = [article.id for article in existing.values() if article.edited_since_import]
+        if edited:
+            existing.update(
+                (article.key, article)
+                for article in Article.objects.with_document().filter(id__in=edited)
+            )
+        new: list[LoadedSeed] = []
         to_update: list[tuple[Article, seedfile.SeedDocument]] = []
         changes: list[ArticleChange] = []
         for loaded in batch:
@@ -307,27 +356,25 @@ class _Importer:
             assert document is not None
             article = existing.get(loaded.key)
             if article is None:
-                article = Article(key=loaded.key, version=1, seed_version=1)
-                self._assign(article, document)
-                to_create.append((article, document))
+                new.append(loaded)
                 self.report.created.append(loaded.key)
-            else:
-                merged, clean = self._merge(article, document)
-                changes.extend(_changes(article, merged))
-                self._assign(article, merged)
-                article.version += 1
-                if clean:
-                    article.seed_version = article.version
-                to_update.append((article, merged))
-                self.report.updated.append(loaded.key)
+                continue
+            merged, clean = self._merge(article, document)
+            changes.extend(_changes(article, merged))
+            self._assign(article, merged)
+            article.version += 1
+            if clean:
+                article.seed_version = article.version
+            to_update.append((article, merged))
+            self.report.updated.append(loaded.key)
             article.source_name = Path(loaded.path).name
             article.source_text = loaded.text
             article.source_hash = loaded.digest
             article.imported_at = now
-        for article, document in to_create + to_update:
+            article.updated_at = now  # bulk_update does not apply auto_now
+        for article, document in to_update:
             article.provider_id = self._provider_id(document.provider)
-        if to_create:
-            Article.objects.bulk_create([article for article, _ in to_create])
+        to_create = self._insert_articles(new, now)
         if to_update:
             Article.objects.bulk_update(
                 [article for article, _ in to_update],
@@ -354,6 +401,59 @@ class _Importer:
             change.article_id = change.article.id
         ArticleChange.objects.bulk_create(changes)
         self._create_children(to_create + to_update)
+
+    def _insert_articles(
+        self, batch: list[LoadedSeed], now: datetime.datetime
+    ) -> list[tuple[_NewArticle, seedfile.SeedDocument]]:
+        """Insert new articles in one statement (``_insert``), then read their ids back by key.
+
+        The same rows ``bulk_create`` would write, without building and compiling a model
+        instance per row, which was most of the import's main-process time (see BENCHMARKS.md).
+        """
+        if not batch:
+            return []
+        adapt_json = connection.ops.adapt_json_value
+        when = connection.ops.adapt_datetimefield_value
+        empty = adapt_json([], None)
+        stamp = when(now)
+        defaults = [
+            field.get_db_prep_save(field.get_default(), connection) for field in _OTHER_FIELDS
+        ]
+        rows = []
+        for loaded in batch:
+            document = loaded.document
+            provider = document.provider
+            rows.append(
+                (
+                    loaded.key,
+                    Path(loaded.path).name,
+                    when(document.published_at),
+                    *_DOCUMENT_SCALARS(document),
+                    self._provider_id(provider),
+                    adapt_json([list(pair) for pair in provider.extra], None)
+                    if provider is not None and provider.extra
+                    else empty,
+                    adapt_json([list(pair) for pair in document.extra], None)
+                    if document.extra
+                    else empty,
+                    document.has_front_matter,
+                    loaded.text,
+                    loaded.digest,
+                    1,
+                    1,
+                    stamp,
+                    stamp,
+                    stamp,
+                    *defaults,
+                )
+            )
+        _insert(Article, [*_ARTICLE_COLUMNS, *(f.name for f in _OTHER_FIELDS)], rows)
+        ids = dict(
+            Article.objects.filter(key__in=[loaded.key for loaded in batch]).values_list(
+                "key", "id"
+            )
+        )
+        return [(_NewArticle(ids[loaded.key], loaded.key), loaded.document) for loaded in batch]
 
     def _merge(
         self, article: Article, theirs: seedfile.SeedDocument
@@ -423,9 +523,17 @@ class _Importer:
     def _provider_id(self, provider: seedfile.Provider | None) -> int | None:
         return None if provider is None else self.providers[(provider.name, provider.domain)]
 
-    def _create_children(self, pairs: list[tuple[Article, seedfile.SeedDocument]]) -> None:
-        json = connection.ops.adapt_json_value
+    def _create_children(
+        self, pairs: list[tuple[Article | _NewArticle, seedfile.SeedDocument]]
+    ) -> None:
+        adapt_json = connection.ops.adapt_json_value
         when = connection.ops.adapt_datetimefield_value
+        empty = adapt_json([], None)
+
+        def json(value: list, encoder: None) -> Any:
+            # Most extras and image lists are empty: adapt "[]" once, not once per row.
+            return adapt_json(value, encoder) if value else empty
+
         topics, images, related = [], [], []
         for article, document in pairs:
             topics.extend(
@@ -453,7 +561,7 @@ class _Importer:
                     item.title,
                     item.excerpt,
                     when(item.published_at),
-                    *(getattr(item, name) for name in seedfile.URL_KEYS.values()),
+                    *_URLS(item),
                     item.type,
                     self._provider_id(item.provider),
                     json(
@@ -461,7 +569,7 @@ class _Importer:
                     ),
                     item.quality,
                     item.heat,
-                    json([seedfile.image_to_dict(image) for image in item.images], None),
+                    json([_image_dict(image) for image in item.images], None),
                     json([list(pair) for pair in item.extra], None),
                 )
                 for position, item in enumerate(document.related)
@@ -469,6 +577,51 @@ class _Importer:
         _insert(ArticleTopic, ["article", "topic", "position"], topics)
         _insert(ArticleImage, IMAGE_COLUMNS, images)
         _insert(RelatedItem, RELATED_COLUMNS, related)
+
+
+class _NewArticle(NamedTuple):
+    """An article ``_insert_articles`` just wrote: all its children need."""
+
+    id: int
+    key: str
+
+
+# Article columns in the order _insert_articles writes them; any other concrete field gets its
+# default, so a field added later is filled the way bulk_create would fill it.
+_ARTICLE_COLUMNS = [
+    "key",
+    "source_name",
+    "published_at",
+    *(name for name in ARTICLE_SCALAR_FIELDS if name != "published_at"),
+    "provider",
+    "provider_extra",
+    "extra",
+    "has_front_matter",
+    "source_text",
+    "source_hash",
+    "version",
+    "seed_version",
+    "imported_at",
+    "created_at",
+    "updated_at",
+]
+_OTHER_FIELDS = [
+    field
+    for field in Article._meta.concrete_fields
+    if not field.primary_key and field.name not in _ARTICLE_COLUMNS
+]
+_DOCUMENT_SCALARS = operator.attrgetter(
+    *(name for name in ARTICLE_SCALAR_FIELDS if name != "published_at")
+)
+_URLS = operator.attrgetter(*seedfile.URL_KEYS.values())
+_IMAGE_FIELDS = [field.name for field in dataclasses.fields(seedfile.Image)]
+
+
+def _image_dict(image: seedfile.Image) -> dict[str, Any]:
+    """``seedfile.image_to_dict`` without ``dataclasses.asdict``'s deep copy (same JSON)."""
+    data = {name: getattr(image, name) for name in _IMAGE_FIELDS}
+    data["extra"] = [list(pair) for pair in image.extra]
+    return data
 
 
 IMAGE_COLUMNS = [
@@ -500,20 +653,29 @@ RELATED_COLUMNS = [
 
 
 def _insert(model: type[models.Model], fields: list[str], rows: list[tuple]) -> None:
-    """Insert rows with one ``executemany``.
+    """Insert rows with one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL).
 
     An import writes tens of rows per file; building and compiling a model instance for each
-    (``bulk_create``) was three quarters of the import's time (see BENCHMARKS.md).
+    (``bulk_create``) was three quarters of the import's time, and on PostgreSQL one INSERT per
+    row kept the server busier than COPY of the whole batch (see BENCHMARKS.md).
     """
     if not rows:
         return
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows
-        )
+        if connection.vendor == "postgresql":
+            # Errors surface as Django's IntegrityError/DataError, as they do from executemany.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 def _last_seed_fields(article: Article) -> dict[str, Any]:

@@ -9,8 +9,10 @@ import secrets
 
 from django.conf import settings
 from django.db import connections, models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import IsNull
 from django.urls import reverse
 
 from . import seedfile
@@ -72,11 +74,10 @@ def _fts5_search(words: list[str]) -> tuple[str, str]:
 
 
 def _tsvector_search(words: list[str]) -> tuple[str, str]:
-    """PostgreSQL: the expression of the GIN index ``article_search_vector`` (migration 0003)."""
+    """PostgreSQL: the generated ``search_vector`` column and its GIN index (migration 0003)."""
     query = " & ".join(f"'{word}':*" for word in words)
     return (
-        "SELECT id FROM curation_article WHERE to_tsvector('english'::regconfig, "
-        "coalesce(title, '') || ' ' || coalesce(excerpt, '')) @@ to_tsquery('english', %s)",
+        "SELECT id FROM curation_article WHERE search_vector @@ to_tsquery('english', %s)",
         query,
     )
 
@@ -99,25 +100,38 @@ class ArticleQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self.all()
-        providers = Q(provider__in=Provider.objects.filter(name__icontains=text).values("id"))
+        providers = Provider.objects.filter(name__icontains=text).values("id")
         words = _SEARCH_WORD.findall(text)
         vendor = connections[self.db].vendor
         if not words or vendor not in _FULL_TEXT:
-            return self.filter(Q(title__icontains=text) | Q(excerpt__icontains=text) | providers)
-        sql, query = _FULL_TEXT[vendor](words)
-        return self.filter(Q(id__in=RawSQL(sql, [query])) | providers)
-
-    def for_listing(self) -> "ArticleQuerySet":
-        """Everything a list row shows, in a fixed number of queries, without the heavy columns."""
-        return (
-            self.select_related("provider")
-            .defer("source_text", "body", "secured", "extra", "provider_extra")
-            .prefetch_related(
-                Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position")),
-                Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
+            return self.filter(
+                Q(title__icontains=text) | Q(excerpt__icontains=text) | Q(provider__in=providers)
             )
-            .annotate(related_count=Count("related_items", distinct=True))
+        # One IN over a UNION rather than "IN (...) OR provider IN (...)": PostgreSQL turns an
+        # IN under an OR into a per-row subplan, which is quadratic once the match set no
+        # longer fits work_mem (12 s for a common word over a million articles).
+        by_provider = Article.objects.filter(provider__in=providers).order_by().values("id")
+        provider_sql, provider_params = by_provider.query.get_compiler(self.db).as_sql()
+        sql, query = _FULL_TEXT[vendor](words)
+        return self.filter(id__in=RawSQL(f"{sql} UNION {provider_sql}", [query, *provider_params]))
+
+    def for_listing(self, *, related_count: bool = False) -> "ArticleQuerySet":
+        """What a list row shows, without the heavy columns (prefetch topics and images after
+        slicing the page). ``related_count`` is a correlated subquery, so it is computed for the
+        page's rows only, not by a GROUP BY over every match before the LIMIT."""
+        queryset = self.select_related("provider").defer(
+            "source_text", "body", "secured", "extra", "provider_extra"
         )
+        if related_count:
+            related = (
+                RelatedItem.objects.filter(article=OuterRef("pk"))
+                .order_by()
+                .values("article")
+                .annotate(n=Count("*"))
+                .values("n")
+            )
+            queryset = queryset.annotate(related_count=Coalesce(Subquery(related), 0))
+        return queryset
 
     def with_document(self) -> "ArticleQuerySet":
         """Everything ``Article.to_document()`` reads, in a fixed number of queries."""
@@ -129,6 +143,11 @@ class ArticleQuerySet(models.QuerySet):
                 queryset=RelatedItem.objects.select_related("provider").order_by("position"),
             ),
         )
+
+    def last_changed(self):
+        """The latest ``updated_at`` among these articles, or ``None``: one lookup in the
+        ``article_updated`` index (the public site's Last-Modified and publication version)."""
+        return self.order_by("-updated_at").values_list("updated_at", flat=True).first()
 
     def edited_since_import(self) -> "ArticleQuerySet":
         return self.exclude(version=models.F("seed_version"))
@@ -216,7 +235,41 @@ class Article(models.Model):
         ordering = ["-published_at", "-id"]
         get_latest_by = "published_at"
         indexes = [
-            models.Index(fields=["published", "-published_at", "-id"], name="article_public_list"),
+            # Partial indexes over the published articles, one per public ordering (see
+            # ORDERINGS in curation/filters.py), walked in order by keyset pagination. Partial
+            # because SQLite compares a boolean column as a bare ``WHERE published``, which
+            # can match an index's condition but never seek a (published, ...) index.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="article_public_list",
+                condition=Q(published=True),
+            ),
+            # Quality and heat tie often: within a tie, undated stories last, by the expression
+            # ``published_at IS NULL`` (ORDERINGS orders by it; no NULLS LAST column needed).
+            models.Index(
+                F("quality").desc(),
+                IsNull(F("published_at"), True),
+                F("published_at").desc(),
+                F("id").desc(),
+                name="article_public_quality",
+                condition=Q(published=True),
+            ),
+            models.Index(
+                F("heat").desc(),
+                IsNull(F("published_at"), True),
+                F("published_at").desc(),
+                F("id").desc(),
+                name="article_public_heat",
+                condition=Q(published=True),
+            ),
+            # A provider's published articles, newest first: its filter and its facet count.
+            models.Index(
+                fields=["provider", "-published_at", "-id"],
+                name="article_public_provider",
+                condition=Q(published=True),
+            ),
+            # The latest change: the publication version and Last-Modified (curation/filters.py).
+            models.Index(fields=["updated_at"], name="article_updated"),
             models.Index(fields=["-published_at", "-id"], name="article_newest"),
             models.Index(fields=["quality"], name="article_quality"),
             models.Index(fields=["heat"], name="article_heat"),

@@ -6,23 +6,44 @@ makes is fixed in number, whatever the page size.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial, wraps
 from typing import Any
 
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
 from django.views import View
-from django.views.decorators.http import condition
 from django.views.generic import DetailView, ListView
 
-from .filters import ArticleFilter, fingerprint_key, published_fingerprint
-from .models import LINK_FIELDS, URL_FIELDS, Article, ArticleImage, RelatedItem, safe_url
+from .filters import (
+    RESULT_COUNT_CAP,
+    ArticleFilter,
+    SortKey,
+    last_published_change,
+    order_by,
+    publication_version,
+)
+from .models import (
+    LINK_FIELDS,
+    URL_FIELDS,
+    Article,
+    ArticleImage,
+    RelatedItem,
+    Topic,
+    safe_url,
+)
 
 PAGE_SIZE = 25
 # Filters folded under "More filters" on the list page; the fold opens when one of them is used.
@@ -34,8 +55,6 @@ MORE_FILTERS = (
     "published_after",
     "published_before",
 )
-# Bump when the markup or the JSON changes shape, so clients drop what they cached.
-ETAG_VERSION = "1"
 SOURCE_LABELS = {
     "web_url": "Article page",
     "original_url": "Original address",
@@ -54,39 +73,285 @@ _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 # Conditional GET ---------------------------------------------------------------------------
 
 
-def _last_modified(request: HttpRequest, *args: Any, **kwargs: Any):
-    return published_fingerprint(request)[1]
+def public_condition(view):
+    """ETag and Last-Modified on a public page, and 304 when the visitor's copy is current.
+
+    The ETag is a hash of the response itself (as Django's ``ConditionalGetMiddleware`` does):
+    it changes exactly when what the visitor sees changes, and an edit to an unpublished article
+    never changes it. Last-Modified is when the latest published article changed: one index
+    lookup. Neither aggregates over the table, so a 304 costs what the page costs (milliseconds).
+    """
+
+    @wraps(view)
+    def conditional(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        if hasattr(response, "render") and callable(response.render):
+            response.render()
+        response["ETag"] = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
+        latest = last_published_change(request)
+        timestamp = int(latest.timestamp()) if latest else None
+        if timestamp is not None:
+            response["Last-Modified"] = http_date(timestamp)
+        return get_conditional_response(
+            request, etag=response["ETag"], last_modified=timestamp, response=response
+        )
+
+    return conditional
 
 
-def _etag(request: HttpRequest, *args: Any, **kwargs: Any) -> str:
-    fingerprint = fingerprint_key(published_fingerprint(request))
-    raw = f"{ETAG_VERSION}|{fingerprint}|{request.path}|{request.GET.urlencode()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-# ETag and Last-Modified from the published articles only: one aggregate query, and a 304
-# answers a repeat visit without running the page's own queries.
-public_condition = condition(etag_func=_etag, last_modified_func=_last_modified)
-
-
-# Filtering and pagination ------------------------------------------------------------------
+# Filtering and keyset pagination -------------------------------------------------------------
 
 
 class PageProblem(Exception):
-    """The ``page`` parameter names no page of these results."""
+    """The ``page``, ``after`` or ``before`` parameter names no page of these results."""
 
 
-def paginate(queryset, number: str | None, per_page: int) -> tuple[Paginator, Page]:
-    paginator = Paginator(queryset, per_page)
+# ``?page=N`` stays for the first pages (an offset over at most this many pages of ids);
+# beyond them, and in the links the pages show, the cursors of ``?after=`` / ``?before=``.
+MAX_PAGE_NUMBER = 40
+MAX_CURSOR_LENGTH = 200
+COUNT_CACHE_SECONDS = 60
+_INTEGER_RANGE = range(-(2**63), 2**63)
+
+
+def _cursor_value(key: SortKey, value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def encode_cursor(ordering: str, keys: tuple[SortKey, ...], article: Article) -> str:
+    """An opaque position in an ordering: the article's sort values and id, base64 JSON."""
+    raw = json.dumps(
+        [ordering, *(_cursor_value(key, getattr(article, key.field)) for key in keys)],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, ordering: str, keys: tuple[SortKey, ...]) -> list[Any]:
+    """The sort values in a cursor made by ``encode_cursor`` for this ordering, or PageProblem."""
+    problem = PageProblem("This link to more stories is damaged: start again from the first page.")
+    if len(text) > MAX_CURSOR_LENGTH:
+        raise problem
     try:
-        return paginator, paginator.page(number or 1)
-    except PageNotAnInteger:
-        raise PageProblem(f"“{number}” is not a page number.") from None
-    except EmptyPage:
-        pages = paginator.num_pages
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):  # JSONDecodeError and UnicodeDecodeError included
+        raise problem from None
+    if not isinstance(data, list) or len(data) != len(keys) + 1:
+        raise problem
+    if data[0] != ordering:
         raise PageProblem(
-            f"There is no page {number}: these results have {pages} page{'s' if pages != 1 else ''}."
-        ) from None
+            "This link to more stories belongs to another order: start again from the first page."
+        )
+    values = []
+    for key, value in zip(keys, data[1:], strict=True):
+        if value is None and key.nullable:
+            values.append(None)
+        elif Article._meta.get_field(key.field).get_internal_type() == "DateTimeField":
+            try:
+                moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else None
+                if moment is not None and moment.tzinfo is not None:
+                    moment = moment.astimezone(datetime.UTC)  # the databases compare in UTC
+            except (ValueError, OverflowError):
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise problem
+            values.append(moment)
+        elif type(value) is int and value in _INTEGER_RANGE:
+            values.append(value)
+        else:
+            raise problem
+    return values
+
+
+def _after(keys: tuple[SortKey, ...], values: list[Any], reverse: bool) -> Q:
+    """Rows strictly after the cursor in the ordering (before it when ``reverse``).
+
+    Forward, a nullable key puts its NULLs last: nothing follows a NULL in it, and every NULL
+    follows a value. Backward it is the mirror image.
+    """
+    key, value = keys[0], values[0]
+    descending = key.descending != reverse
+    if value is None:
+        beyond = Q(**{f"{key.field}__isnull": False}) if reverse else Q(pk__in=[])
+    else:
+        beyond = Q(**{f"{key.field}__{'lt' if descending else 'gt'}": value})
+        if key.nullable and not reverse:
+            beyond |= Q(**{f"{key.field}__isnull": True})
+    if len(keys) == 1:
+        return beyond
+    same = Q(**{f"{key.field}__isnull": True}) if value is None else Q(**{key.field: value})
+    return beyond | (same & _after(keys[1:], values[1:], reverse))
+
+
+def _zones(keys: tuple[SortKey, ...], values: list[Any] | None, reverse: bool):
+    """``(condition, ordering)`` per zone of the leading key, in page order.
+
+    The leading key's dated (non-NULL) rows and its NULL rows are read as two zones, so that in
+    each the ORDER BY is a plain walk of a partial index (a ``NULLS LAST`` ordering is one no
+    SQLite index and no default PostgreSQL index can walk). With a cursor, the dated zone also
+    gets the leading key's range (``published_at <= cursor``), so the walk starts at the cursor
+    however deep it is: no OFFSET.
+    """
+    lead, rest = keys[0], keys[1:]
+    zones: list[bool | None] = [False, True] if lead.nullable else [None]
+    if reverse:
+        zones.reverse()
+    for is_null in zones:
+        if values is not None and (
+            (not reverse and values[0] is None and is_null is False)
+            or (reverse and values[0] is not None and is_null is True)
+        ):
+            continue  # the whole zone lies on the other side of the cursor
+        condition = Q() if is_null is None else Q(**{f"{lead.field}__isnull": is_null})
+        if values is not None:
+            condition &= _after(keys, values, reverse)
+            if not is_null and values[0] is not None:
+                lookup = "lte" if lead.descending != reverse else "gte"
+                condition &= Q(**{f"{lead.field}__{lookup}": values[0]})
+        ordering = (
+            [] if is_null else [OrderBy(F(lead.field), descending=lead.descending != reverse)]
+        )
+        yield condition, ordering + order_by(rest, reverse=reverse)
+
+
+def _read(queryset, keys, values, reverse: bool, limit: int) -> list:
+    """Up to ``limit`` rows from the cursor on: one query per zone reached (one or two)."""
+    rows: list = []
+    for condition, ordering in _zones(keys, values, reverse):
+        rows += queryset.filter(condition).order_by(*ordering)[: limit - len(rows)]
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _rows(queryset, ids: list[int]) -> list:
+    """The rows with these ids, in this order: one query, whatever sorting found the ids.
+
+    Pages are found as ids first (narrow rows through an index, or a narrow sort for a search)
+    and only then read in full, so a page never computes its columns for rows it skips.
+    """
+    found = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def first_rows(queryset, filterset: ArticleFilter, size: int, prefetch: tuple = ()) -> list:
+    """The first ``size`` rows in the visitor's ordering (the feeds' items), no count."""
+    ids = _read(queryset.values_list("pk", flat=True), filterset.sort_keys, None, False, size)
+    rows = _rows(queryset, ids)
+    prefetch_related_objects(rows, *prefetch)
+    return rows
+
+
+@dataclass
+class KeysetPage:
+    """One page of articles, with cursors to the pages around it and a bounded count."""
+
+    object_list: list[Article]
+    next_cursor: str | None
+    previous_cursor: str | None
+    count: int
+    number: int | None = None
+
+    @property
+    def count_is_exact(self) -> bool:
+        return self.count <= RESULT_COUNT_CAP
+
+    @property
+    def shown_count(self) -> int:
+        return min(self.count, RESULT_COUNT_CAP)
+
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+    def has_other_pages(self) -> bool:
+        return self.has_next() or self.has_previous()
+
+
+def bounded_count(queryset, request: HttpRequest) -> int:
+    """How many articles match, counting no further than ``RESULT_COUNT_CAP + 1``.
+
+    Cached per publication version and filters, so repeat visits do not count again.
+    """
+    filters = request.GET.copy()
+    for name in ("page", "after", "before"):
+        filters.pop(name, None)
+    raw = f"{publication_version(request)}|{filters.urlencode()}"
+    key = "curation:count:v1:" + hashlib.sha256(raw.encode()).hexdigest()
+    count = cache.get(key)
+    if count is None:
+        count = queryset.order_by().values("pk")[: RESULT_COUNT_CAP + 1].count()
+        cache.set(key, count, COUNT_CACHE_SECONDS)
+    return count
+
+
+def paginate(
+    queryset,
+    filterset: ArticleFilter,
+    request: HttpRequest,
+    per_page: int,
+    prefetch: tuple = (),
+) -> KeysetPage:
+    """The page the query string asks for: ``?after=``/``?before=`` a cursor, or ``?page=N``.
+
+    A constant number of queries however deep the page: the bounded count (cached), one or two
+    keyset reads of ids (one per zone of the leading sort key), the rows, and the prefetches.
+    """
+    keys, ordering = filterset.sort_keys, filterset.ordering_name
+    after, before, number = (request.GET.get(name) for name in ("after", "before", "page"))
+    if sum(value is not None for value in (after, before, number)) > 1:
+        raise PageProblem("Use only one of page, after and before.")
+    position = 1
+    if number is not None:
+        try:
+            position = int(number)
+        except ValueError:
+            raise PageProblem(f"“{number}” is not a page number.") from None
+        if not 1 <= position <= MAX_PAGE_NUMBER:
+            raise PageProblem(
+                f"There is no page {number}: pages are numbered up to {MAX_PAGE_NUMBER}; "
+                "beyond them, follow the links to older stories."
+            )
+    reverse = before is not None
+    cursor = after if after is not None else before
+    values = decode_cursor(cursor, ordering, keys) if cursor is not None else None
+    ids = queryset.values_list("pk", flat=True)
+    if position > 1:
+        # An offset over at most MAX_PAGE_NUMBER pages of ids, in the index's order.
+        wanted = _read(ids, keys, None, False, position * per_page + 1)[(position - 1) * per_page :]
+        if not wanted:
+            raise PageProblem(f"There is no page {number}: these results end sooner.")
+    else:
+        wanted = _read(ids, keys, values, reverse, per_page + 1)
+    more = len(wanted) > per_page
+    wanted = wanted[:per_page]
+    if reverse:
+        wanted.reverse()
+    rows = _rows(queryset, wanted)
+    prefetch_related_objects(rows, *prefetch)
+    cursor_of = partial(encode_cursor, ordering, keys)
+    has_next = more if not reverse else True
+    has_previous = more if reverse else (cursor is not None or position > 1)
+    return KeysetPage(
+        object_list=rows,
+        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
+        previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
+        count=bounded_count(queryset, request),
+        number=position if cursor is None else None,
+    )
+
+
+TOPICS_PREFETCH = Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position"))
+LISTING_PREFETCH = (
+    TOPICS_PREFETCH,
+    Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
+)
 
 
 class FilteredArticlesMixin:
@@ -111,24 +376,35 @@ def first_safe_image(article: Article) -> ArticleImage | None:
     return next((image for image in article.images.all() if image.safe_url), None)
 
 
+# Which way "next" goes, in words, per ordering: (next, previous).
+PAGER_LABELS = {
+    "newest": ("Older stories", "Newer stories"),
+    "oldest": ("Newer stories", "Older stories"),
+    "quality": ("More stories", "Better stories"),
+    "heat": ("More stories", "Hotter stories"),
+}
+
+
 class ArticleListView(FilteredArticlesMixin, ListView):
     paginate_by = PAGE_SIZE
     template_name = "curation/article_list.html"
 
     def get_queryset(self):
-        return self.filtered_articles().for_listing()
+        return self.filtered_articles().for_listing(related_count=True)
 
     def paginate_queryset(self, queryset, page_size):
+        if not self.filterset.is_valid():
+            return None, None, [], False
         try:
-            paginator, page = paginate(queryset, self.request.GET.get("page"), page_size)
+            page = paginate(
+                queryset, self.filterset, self.request, page_size, prefetch=LISTING_PREFETCH
+            )
         except PageProblem as problem:
             self.page_problem = str(problem)
             return None, None, [], False
-        articles = list(page.object_list)
-        for article in articles:
+        for article in page.object_list:
             article.first_image = first_safe_image(article)
-        page.object_list = articles
-        return paginator, page, articles, page.has_other_pages()
+        return None, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -136,7 +412,9 @@ class ArticleListView(FilteredArticlesMixin, ListView):
         context["page_problem"] = getattr(self, "page_problem", "")
         context["more_filters_open"] = any(self.request.GET.get(name) for name in MORE_FILTERS)
         context["query"] = self.request.GET.copy()
-        context["query"].pop("page", None)
+        for name in ("page", "after", "before"):
+            context["query"].pop(name, None)
+        context["pager_labels"] = PAGER_LABELS[self.filterset.ordering_name]
         return context
 
     def render_to_response(self, context, **response_kwargs):
@@ -280,7 +558,7 @@ def article_data(article: Article, request: HttpRequest) -> dict[str, Any]:
 
 
 class ArticleJsonView(FilteredArticlesMixin, View):
-    """The list page's articles as JSON: same filters, same order, same pages."""
+    """The list page's articles as JSON: same filters, same order, same cursors."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if not self.filterset.is_valid():
@@ -289,34 +567,37 @@ class ArticleJsonView(FilteredArticlesMixin, View):
             self.filterset.qs.for_listing()
             .defer(None)
             .defer("source_text", "secured", "extra", "provider_extra")
-            .prefetch_related(
-                Prefetch(
-                    "related_items",
-                    queryset=RelatedItem.objects.select_related("provider").order_by("position"),
-                )
-            )
+        )
+        related = Prefetch(
+            "related_items",
+            queryset=RelatedItem.objects.select_related("provider").order_by("position"),
         )
         try:
-            paginator, page = paginate(articles, request.GET.get("page"), PAGE_SIZE)
+            page = paginate(
+                articles, self.filterset, request, PAGE_SIZE, prefetch=(*LISTING_PREFETCH, related)
+            )
         except PageProblem as problem:
-            return json_response({"errors": {"page": [str(problem)]}}, status=400)
+            name = next((n for n in ("page", "after", "before") if n in request.GET), "page")
+            return json_response({"errors": {name: [str(problem)]}}, status=400)
+        for article in page.object_list:
+            article.related_count = len(article.related_items.all())
         return json_response(
             {
-                "count": paginator.count,
+                "count": page.shown_count,
+                "count_exact": page.count_is_exact,
                 "page": page.number,
-                "pages": paginator.num_pages,
                 "page_size": PAGE_SIZE,
-                "next": self._page_url(page.next_page_number()) if page.has_next() else None,
-                "previous": (
-                    self._page_url(page.previous_page_number()) if page.has_previous() else None
-                ),
+                "next": self._url(after=page.next_cursor) if page.has_next() else None,
+                "previous": self._url(before=page.previous_cursor) if page.has_previous() else None,
                 "results": [article_data(article, request) for article in page.object_list],
             }
         )
 
-    def _page_url(self, number: int) -> str:
+    def _url(self, **cursor: str | None) -> str:
         query = self.request.GET.copy()
-        query["page"] = str(number)
+        for name in ("page", "after", "before"):
+            query.pop(name, None)
+        query.update(cursor)
         return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
 
 

@@ -166,7 +166,7 @@ def test_list_shows_sample_seeds_published_articles_only(client):
 
     response = client.get(LIST)
 
-    assert response.context["paginator"].count == published.count() == 12
+    assert response.context["page_obj"].count == published.count() == 12
     text = html(response)
     for article in Article.objects.filter(published=False):
         assert article.get_absolute_url() not in text
@@ -313,8 +313,9 @@ def test_facet_counts_are_cached_until_published_articles_change(client, django_
     make_article(topics=("AI",))
     client.get(LIST)
 
-    # Warm: the fingerprint, the count, the page and its two prefetches; no facet queries.
-    with django_assert_num_queries(5):
+    # Warm: the publication version, the page's ids (its dated and undated zones), its rows,
+    # two prefetches and Last-Modified; no facet queries, no count (cached under the version).
+    with django_assert_num_queries(7):
         client.get(LIST)
 
     make_article(topics=("AI",))
@@ -394,15 +395,16 @@ def test_pagination_links_keep_the_filters(client):
         make_article(hours_ago=hours, topics=("AI",), quality=70)
 
     text = html(client.get(LIST, {"topic": "AI", "min_quality": "50"}))
-    next_link = unescape(
-        re.search(r'<a class="pager__link" rel="next" href="([^"]+)"', text).group(1)
-    )
+    next_link = unescape(re.search(r'rel="next" href="([^"]+)"', text).group(1))
 
-    assert next_link == "?topic=AI&min_quality=50&page=2"
+    assert re.fullmatch(r"\?topic=AI&min_quality=50&after=[\w-]+", next_link)
     second = client.get(LIST + next_link)
     assert len(second.context["article_list"]) == 5
     previous = unescape(re.search(r'rel="prev" href="([^"]+)"', html(second)).group(1))
-    assert previous == "?topic=AI&min_quality=50&page=1"
+    assert re.fullmatch(r"\?topic=AI&min_quality=50&before=[\w-]+", previous)
+    first_again = client.get(LIST + previous)
+    assert titles(first_again) == titles(client.get(LIST, {"topic": "AI", "min_quality": "50"}))
+    assert 'rel="prev"' not in html(first_again)
 
 
 def test_list_query_count_does_not_depend_on_page_size(client, django_assert_num_queries):
@@ -415,12 +417,14 @@ def test_list_query_count_does_not_depend_on_page_size(client, django_assert_num
             )
 
     make_rich(5)
-    # The fingerprint, 4 facet counts, the page count, the page, topics and images.
-    with django_assert_num_queries(9):
+    # The publication version, 4 facet queries (no categories or types to count), the bounded
+    # count, the page's ids (dated zone, then the undated one when the dated rows run out), its
+    # rows, topics, images and Last-Modified.
+    with django_assert_num_queries(12):
         assert len(client.get(LIST).context["article_list"]) == 5
     make_rich(25)
     cache.clear()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):  # 26 dated rows fill the page: no undated zone
         assert len(client.get(LIST).context["article_list"]) == 25
 
 
@@ -566,7 +570,7 @@ def test_json_lists_published_articles_with_every_public_field(client):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     data = response.json()
-    assert data["count"] == 1 and data["page"] == 1 and data["pages"] == 1
+    assert data["count"] == 1 and data["count_exact"] is True and data["page"] == 1
     assert data["next"] is None and data["previous"] is None
     (item,) = data["results"]
     assert item["key"] == article.key
@@ -609,11 +613,14 @@ def test_json_uses_the_same_filters_and_pages_as_the_list(client):
 
     data = client.get(JSON, {"topic": "AI"}).json()
 
-    assert data["count"] == 30 and data["pages"] == 2 and len(data["results"]) == 25
-    assert data["next"] == "http://testserver/api/articles/?topic=AI&page=2"
+    assert data["count"] == 30 and len(data["results"]) == 25 and data["previous"] is None
+    assert re.fullmatch(r"http://testserver/api/articles/\?topic=AI&after=[\w-]+", data["next"])
     second = client.get(data["next"]).json()
-    assert len(second["results"]) == 5
-    assert second["previous"] == "http://testserver/api/articles/?topic=AI&page=1"
+    assert len(second["results"]) == 5 and second["next"] is None and second["page"] is None
+    assert re.fullmatch(
+        r"http://testserver/api/articles/\?topic=AI&before=[\w-]+", second["previous"]
+    )
+    assert client.get(second["previous"]).json()["results"] == data["results"]
 
 
 @pytest.mark.parametrize(
@@ -642,12 +649,13 @@ def test_json_query_count_does_not_depend_on_page_size(client, django_assert_num
             )
 
     make_rich(5)
-    # The fingerprint, 4 facets, the count, the page, topics, images and related coverage.
-    with django_assert_num_queries(10):
+    # The publication version, 4 facet queries, the bounded count, the page's ids (two zones),
+    # its rows, topics, images, related coverage and Last-Modified.
+    with django_assert_num_queries(13):
         assert len(client.get(JSON).json()["results"]) == 5
     make_rich(25)
     cache.clear()
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         assert len(client.get(JSON).json()["results"]) == 25
 
 
@@ -691,12 +699,14 @@ def test_feeds_reject_bad_filters_with_400(client, feed):
 def test_feed_query_count_does_not_depend_on_size(client, feed, django_assert_num_queries):
     for _ in range(3):
         make_article(topics=("AI", "Health"))
-    with django_assert_num_queries(8):
+    # The publication version, 4 facet queries, the items' ids (dated and undated zones), the
+    # items, their topics and Last-Modified: no count, no offset.
+    with django_assert_num_queries(10):
         client.get(feed)
     for _ in range(20):
         make_article(topics=("AI", "Health"))
     cache.clear()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         client.get(feed)
 
 
@@ -870,3 +880,234 @@ def test_last_modified_ignores_unpublished_edits(client):
     draft.save()
 
     assert client.get(LIST)["Last-Modified"] == before
+
+
+# Keyset pagination, bounded counts, capped facets ---------------------------------------------
+
+
+def _walk(client, url, query, rel):
+    """Every page from ``url`` on, following the ``rel`` links: a list of pages of keys."""
+    pages = []
+    response = client.get(url, query)
+    while True:
+        assert response.status_code == 200
+        pages.append([article.key for article in response.context["article_list"]])
+        found = re.search(rf'rel="{rel}" href="([^"]+)"', html(response))
+        if not found:
+            return pages
+        response = client.get(LIST + unescape(found.group(1)))
+
+
+@pytest.fixture
+def mixed_articles(db):
+    """60 published articles with ties and NULLs in every sort key, and drafts among them."""
+    for n in range(60):
+        make_article(
+            published_at=None if n % 7 == 0 else BASE_TIME - datetime.timedelta(hours=n % 9),
+            quality=None if n % 5 == 0 else n % 4,
+            heat=None if n % 3 == 0 else n % 2,
+            published=n % 11 != 5,
+        )
+
+
+@pytest.mark.parametrize("ordering", ["newest", "oldest", "quality", "heat"])
+def test_older_and_newer_links_walk_every_ordering_with_nulls_exactly_once(
+    client, mixed_articles, ordering
+):
+    from curation.filters import ORDERINGS, order_by
+
+    expected = list(
+        Article.objects.published()
+        .order_by(*order_by(ORDERINGS[ordering]))
+        .values_list("key", flat=True)
+    )
+
+    forward = _walk(client, LIST, {"ordering": ordering}, "next")
+
+    assert [len(page) for page in forward] == [25, 25, len(expected) - 50]
+    assert [key for page in forward for key in page] == expected
+    # And back again from the last page, through the "newer" links.
+    last = client.get(LIST, {"ordering": ordering})
+    for _ in range(2):
+        found = re.search(r'rel="next" href="([^"]+)"', html(last)).group(1)
+        last = client.get(LIST + unescape(found))
+    back = _walk(
+        client,
+        LIST + unescape(re.search(r'rel="prev" href="([^"]+)"', html(last)).group(1)),
+        {},
+        "prev",
+    )
+    assert back == forward[-2::-1]
+
+
+def test_json_next_links_walk_the_same_order_as_the_list(client, mixed_articles):
+    keys, url = [], JSON + "?ordering=quality"
+    while url:
+        data = client.get(url).json()
+        keys += [item["key"] for item in data["results"]]
+        url = data["next"]
+
+    assert keys == [
+        key for page in _walk(client, LIST, {"ordering": "quality"}, "next") for key in page
+    ]
+
+
+def test_a_deep_page_costs_the_same_queries_as_the_first(client, django_assert_num_queries):
+    for hours in range(110):
+        make_article(hours_ago=hours, topics=("AI",), images=("https://img.example/a.jpg",))
+    client.get(LIST)  # facets and count now cached
+    # The version, the page's ids (its dated zone fills it), its rows, topics, images and
+    # Last-Modified.
+    with django_assert_num_queries(6) as first:
+        text = html(client.get(LIST))
+    for _ in range(2):
+        text = html(client.get(LIST + _next_link(text)))
+
+    with django_assert_num_queries(6) as deep:
+        assert len(client.get(LIST + _next_link(text)).context["article_list"]) == 25
+    assert not [q for q in first.captured_queries + deep.captured_queries if "OFFSET" in q["sql"]]
+
+
+def _next_link(text: str) -> str:
+    return unescape(re.search(r'rel="next" href="([^"]+)"', text).group(1))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-base64!!",
+        "e30",  # {}
+        "WyJuZXdlc3QiXQ",  # ["newest"]: too short
+        "WyJvbGRlc3QiLCIyMDI1LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxXQ",  # another ordering's cursor
+        "WyJuZXdlc3QiLCJub3QgYSBkYXRlIiwxXQ",  # ["newest","not a date",1]
+        "WyJuZXdlc3QiLCIyMDI1LTAxLTAxVDAwOjAwOjAwIiwxXQ",  # a naive datetime
+        "WyJuZXdlc3QiLG51bGwsIjEiXQ",  # ["newest",null,"1"]: id is a string
+        "WyJuZXdlc3QiLG51bGwsMWU5OTld",  # ["newest",null,1e999]
+        "WyJuZXdlc3QiLG51bGwsOTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XQ",  # id beyond 64 bits
+        "A" * 5000,
+    ],
+)
+@pytest.mark.parametrize("param", ["after", "before"])
+def test_a_bad_cursor_is_a_clear_400_not_a_server_error(client, cursor, param):
+    make_article(title="Visible story")
+
+    page = client.get(LIST, {param: cursor})
+    data = client.get(JSON, {param: cursor})
+
+    assert page.status_code == 400 and "link to more stories" in html(page)
+    assert "Visible story" not in html(page)
+    assert data.status_code == 400 and param in data.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["newest", "0001-01-01T00:00:00+05:00", 1],
+        ["newest", "9999-12-31T23:59:59-05:00", 1],
+        ["oldest", "9999-12-31T23:59:59.999999+00:00", 2**62],
+        ["quality", 2**62, None, -(2**62)],
+        ["heat", -(2**63), "2025-01-01T00:00:00+00:00", 0],
+        ["heat", None, None, 2**63 - 1],
+    ],
+)
+@pytest.mark.parametrize("param", ["after", "before"])
+def test_extreme_cursor_values_never_cause_a_server_error(client, values, param):
+    import base64
+
+    make_article(quality=5, heat=None)
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    query = {"ordering": values[0], param: cursor}
+
+    assert client.get(LIST, query).status_code in (200, 400)
+    assert client.get(JSON, query).status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"page": "41"}, "pages are numbered up to 40"),
+        ({"page": "3"}, "There is no page 3"),
+        ({"page": "2", "after": "x"}, "only one of page, after and before"),
+    ],
+)
+def test_numbered_pages_stop_at_forty(client, query, message):
+    for hours in range(30):
+        make_article(hours_ago=hours)
+
+    response = client.get(LIST, query)
+
+    assert response.status_code == 400 and message in html(response)
+
+
+def test_page_two_by_number_still_works_and_links_on_by_cursor(client):
+    for hours in range(60):
+        make_article(hours_ago=hours)
+    by_cursor = _walk(client, LIST, {}, "next")
+
+    second = client.get(LIST, {"page": 2})
+
+    assert titles(second) == [Article.objects.get(key=key).title for key in by_cursor[1]]
+    assert "page 2" in html(second)
+    following = re.search(r'rel="next" href="([^"]+)"', html(second)).group(1)
+    assert [
+        a.key for a in client.get(LIST + unescape(following)).context["article_list"]
+    ] == by_cursor[2]
+
+
+def test_counts_stop_at_the_cap(client, monkeypatch):
+    from curation import views
+
+    monkeypatch.setattr(views, "RESULT_COUNT_CAP", 3)
+    for hours in range(4):
+        make_article(hours_ago=hours)
+
+    assert "More than 3 stories" in html(client.get(LIST))
+    data = client.get(JSON).json()
+    assert data["count"] == 3 and data["count_exact"] is False
+
+
+def test_facet_counts_stop_at_the_cap(client, monkeypatch):
+    from curation import filters
+
+    monkeypatch.setattr(filters, "FACET_COUNT_CAP", 2)
+    for _ in range(3):
+        make_article(topics=("AI",), category="news")
+    make_article(topics=("Sport",), category="sports")
+
+    text = html(client.get(LIST))
+
+    assert '<option value="AI">AI (2+)</option>' in text
+    assert '<option value="Sport">Sport (1)</option>' in text
+    assert '<option value="news">news (2+)</option>' in text
+    assert '<option value="sports">sports (1)</option>' in text
+
+
+def test_unpublishing_takes_an_article_out_of_the_facets_at_once(client):
+    make_article(topics=("AI",), category="news")
+    hidden = make_article(topics=("AI", "Embargo"), category="leaks")
+    assert '<option value="Embargo">Embargo (1)</option>' in html(client.get(LIST))
+
+    # As the editorial actions do: the flag and updated_at together.
+    Article.objects.filter(pk=hidden.pk).update(published=False, updated_at=timezone.now())
+
+    text = html(client.get(LIST))
+    assert '<option value="AI">AI (1)</option>' in text
+    assert "Embargo" not in text and "leaks" not in text
+    assert "1 story" in text
+
+
+def test_date_filter_uses_whole_days_in_the_site_time_zone(client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    make_article(
+        title="Late on the 1st in UTC",
+        published_at=datetime.datetime(2025, 1, 1, 23, 30, tzinfo=datetime.UTC),
+    )
+    make_article(
+        title="Late on the 31st in UTC, 1st in Berlin",
+        published_at=datetime.datetime(2024, 12, 31, 23, 30, tzinfo=datetime.UTC),
+    )
+
+    # 2025-01-01 23:30 UTC is 2 January in Berlin; 2024-12-31 23:30 UTC is 1 January.
+    response = client.get(LIST, {"published_after": "2025-01-01", "published_before": "2025-01-01"})
+
+    assert titles(response) == ["Late on the 31st in UTC, 1st in Berlin"]
