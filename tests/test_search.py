@@ -125,3 +125,28 @@ def test_empty_search_filters_nothing():
     article("Harbour bridge reopens")
     article("Cricket season opens")
     assert Article.objects.search("  ").count() == 2
+
+
+@pytest.mark.parametrize("probe_limit", [0, 5000])
+def test_common_and_rare_terms_find_the_same_articles(monkeypatch, probe_limit):
+    """On PostgreSQL a term with more matches than the probe limit is searched as a predicate,
+    a rarer one as a list of ids; both must mean the same thing (and stay chainable)."""
+    from curation import models
+
+    monkeypatch.setattr(models, "SEARCH_PROBE_LIMIT", probe_limit)
+    gazette = Provider.objects.create(name="Harbour Gazette", domain="gazette.example")
+    article("Harbour bridge reopens", "Traffic flows again.")
+    article("Harbour levy stays", "Council agrees.", published=False)
+    article("Cricket season opens", "Rain stops play.", provider=gazette)
+    article("Budget agreed", "Nothing about the sea.")
+    assert found("harbour") == {
+        "Harbour bridge reopens",
+        "Harbour levy stays",
+        "Cricket season opens",
+    }
+    assert found("harbour", Article.objects.published()) == {
+        "Harbour bridge reopens",
+        "Cricket season opens",
+    }
+    assert found("harb brid") == {"Harbour bridge reopens"}
+    assert found("xylophone") == set()
