@@ -10,7 +10,6 @@ The admin's change form, its change list (``list_editable``) and its bulk action
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +17,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Article, ArticleChange, Provider
+from .models import Article, ArticleChange, Provider, json_safe
 
 # Rows updated per UPDATE statement, to stay far below every database's parameter limit.
 CHUNK_SIZE = 500
@@ -154,8 +153,8 @@ def _readable(history: list[ArticleChange]) -> None:
             change.old_value = _provider_name(providers, change.old_value)
             change.new_value = _provider_name(providers, change.new_value)
         else:
-            change.old_value = _json(change.old_value)
-            change.new_value = _json(change.new_value)
+            change.old_value = json_safe(change.old_value)
+            change.new_value = json_safe(change.new_value)
 
 
 def _provider_name(providers: dict[int, Provider], provider_id: int | None) -> str | None:
@@ -163,9 +162,3 @@ def _provider_name(providers: dict[int, Provider], provider_id: int | None) -> s
         return None
     provider = providers.get(provider_id)
     return str(provider) if provider is not None else f"provider #{provider_id}"
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    return value

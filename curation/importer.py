@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import datetime
 import multiprocessing
 import operator
@@ -37,6 +36,7 @@ from .models import (
     Provider,
     RelatedItem,
     Topic,
+    json_safe,
 )
 from .seedfile import MERGE_FIELDS, LoadedSeed
 
@@ -104,8 +104,8 @@ class ImportReport:
             "conflict_details": [
                 {
                     **asdict(c),
-                    "editor_value": _json(c.editor_value),
-                    "file_value": _json(c.file_value),
+                    "editor_value": json_safe(c.editor_value),
+                    "file_value": json_safe(c.file_value),
                 }
                 for c in self.conflicts
             ],
@@ -113,14 +113,6 @@ class ImportReport:
             "created_keys": self.created,
             "updated_keys": self.updated,
         }
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return repr(value)
 
 
 def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
@@ -569,7 +561,7 @@ class _Importer:
                     ),
                     item.quality,
                     item.heat,
-                    json([_image_dict(image) for image in item.images], None),
+                    json([seedfile.image_to_dict(image) for image in item.images], None),
                     json([list(pair) for pair in item.extra], None),
                 )
                 for position, item in enumerate(document.related)
@@ -614,14 +606,6 @@ _DOCUMENT_SCALARS = operator.attrgetter(
     *(name for name in ARTICLE_SCALAR_FIELDS if name != "published_at")
 )
 _URLS = operator.attrgetter(*seedfile.URL_KEYS.values())
-_IMAGE_FIELDS = [field.name for field in dataclasses.fields(seedfile.Image)]
-
-
-def _image_dict(image: seedfile.Image) -> dict[str, Any]:
-    """``seedfile.image_to_dict`` without ``dataclasses.asdict``'s deep copy (same JSON)."""
-    data = {name: getattr(image, name) for name in _IMAGE_FIELDS}
-    data["extra"] = [list(pair) for pair in image.extra]
-    return data
 
 
 IMAGE_COLUMNS = [
@@ -701,8 +685,8 @@ def _changes(article: Article, merged: seedfile.SeedDocument) -> list[ArticleCha
                     article=article,
                     via=ArticleChange.Via.IMPORT,
                     field=name,
-                    old_value=_json(old),
-                    new_value=_json(new),
+                    old_value=json_safe(old),
+                    new_value=json_safe(new),
                 )
             )
     return rows

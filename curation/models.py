@@ -482,6 +482,15 @@ class RelatedItem(models.Model):
 _RELATED_SCALARS = ("title", "excerpt", "published_at", *URL_FIELDS, "type", "quality", "heat")
 
 
+def json_safe(value: object) -> object:
+    """A value as JSON can hold it, for history rows and reports: dates as ISO text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value)
+
+
 class ArticleChange(models.Model):
     """One field of one article changed: by whom, when, how, and from what to what."""
 

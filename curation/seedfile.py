@@ -956,8 +956,15 @@ def _extents(lines: list[str]) -> dict[str, tuple[int, int]] | None:
 
 
 def image_to_dict(image: Image) -> dict[str, Any]:
-    """An image as JSON-safe data, for storage; ``image_from_dict`` reverses it."""
-    return {**dataclasses.asdict(image), "extra": [list(pair) for pair in image.extra]}
+    """An image as JSON-safe data, for storage; ``image_from_dict`` reverses it.
+
+    Import calls this for every related item's images: no ``dataclasses.asdict`` deep copy."""
+    data = {name: getattr(image, name) for name in _IMAGE_FIELDS}
+    data["extra"] = [list(pair) for pair in image.extra]
+    return data
+
+
+_IMAGE_FIELDS = [image_field.name for image_field in dataclasses.fields(Image)]
 
 
 def image_from_dict(data: dict[str, Any]) -> Image:
