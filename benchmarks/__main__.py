@@ -32,7 +32,7 @@ ROWS = [  # (key, label): the rows of the table, in order; the smoke test checks
     ("list_deep", "list, deep page (80 %)"),
     ("json", "JSON view, first page"),
     ("search_page", "list, free-text search"),
-    ("search_orm", "search(): first page + count"),
+    ("search_orm", "search(): first page + capped count"),
     ("count", "COUNT(*) of published articles"),
     # What the views could do instead (ORM level, same rows); see BENCHMARKS.md.
     ("offset_deep", "what-if: OFFSET deep page, rows only"),

@@ -60,7 +60,9 @@ class ArticleRssFeed(Feed):
 
     def items(self, filterset: ArticleFilter):
         # The first page of the list's keyset reading (partial indexes, no OFFSET, no count).
-        return first_rows(filterset.qs.for_listing(), filterset, FEED_SIZE, (TOPICS_PREFETCH,))
+        return first_rows(
+            filterset.qs, Article.objects.for_listing(), filterset, FEED_SIZE, (TOPICS_PREFETCH,)
+        )
 
     def item_title(self, article: Article) -> str:
         return article.title

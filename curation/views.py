@@ -228,20 +228,26 @@ def _read(queryset, keys, values, reverse: bool, limit: int) -> list:
     return rows
 
 
-def _rows(queryset, ids: list[int]) -> list:
+def _rows(listing, ids: list[int]) -> list:
     """The rows with these ids, in this order: one query, whatever sorting found the ids.
 
     Pages are found as ids first (narrow rows through an index, or a narrow sort for a search)
     and only then read in full, so a page never computes its columns for rows it skips.
+    ``listing`` says what a row is (columns, joins, annotations) over the published articles, but
+    not the visitor's filters: they found the ids already, and a common search term tested again
+    for 25 ids costs as much as finding them did.
     """
-    found = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+    found = {row.pk: row for row in listing.published().filter(pk__in=ids).order_by()}
     return [found[pk] for pk in ids if pk in found]
 
 
-def first_rows(queryset, filterset: ArticleFilter, size: int, prefetch: tuple = ()) -> list:
-    """The first ``size`` rows in the visitor's ordering (the feeds' items), no count."""
+def first_rows(
+    queryset, listing, filterset: ArticleFilter, size: int, prefetch: tuple = ()
+) -> list:
+    """The first ``size`` rows of ``queryset`` in the visitor's ordering (the feeds' items), read
+    through ``listing`` (see ``_rows``); no count."""
     ids = _read(queryset.values_list("pk", flat=True), filterset.sort_keys, None, False, size)
-    rows = _rows(queryset, ids)
+    rows = _rows(listing, ids)
     prefetch_related_objects(rows, *prefetch)
     return rows
 
@@ -296,6 +302,8 @@ def paginate(
     filterset: ArticleFilter,
     request: HttpRequest,
     per_page: int,
+    *,
+    listing,
     prefetch: tuple = (),
 ) -> KeysetPage:
     """The page the query string asks for: ``?after=``/``?before=`` a cursor, or ``?page=N``.
@@ -333,7 +341,7 @@ def paginate(
     wanted = wanted[:per_page]
     if reverse:
         wanted.reverse()
-    rows = _rows(queryset, wanted)
+    rows = _rows(listing, wanted)
     prefetch_related_objects(rows, *prefetch)
     cursor_of = partial(encode_cursor, ordering, keys)
     has_next = more if not reverse else True
@@ -390,14 +398,19 @@ class ArticleListView(FilteredArticlesMixin, ListView):
     template_name = "curation/article_list.html"
 
     def get_queryset(self):
-        return self.filtered_articles().for_listing(related_count=True)
+        return self.filtered_articles()
 
     def paginate_queryset(self, queryset, page_size):
         if not self.filterset.is_valid():
             return None, None, [], False
         try:
             page = paginate(
-                queryset, self.filterset, self.request, page_size, prefetch=LISTING_PREFETCH
+                queryset,
+                self.filterset,
+                self.request,
+                page_size,
+                listing=Article.objects.for_listing(related_count=True),
+                prefetch=LISTING_PREFETCH,
             )
         except PageProblem as problem:
             self.page_problem = str(problem)
@@ -563,8 +576,8 @@ class ArticleJsonView(FilteredArticlesMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not self.filterset.is_valid():
             return json_response({"errors": _errors(self.filterset.form.errors)}, status=400)
-        articles = (
-            self.filterset.qs.for_listing()
+        listing = (
+            Article.objects.for_listing()
             .defer(None)
             .defer("source_text", "secured", "extra", "provider_extra")
         )
@@ -574,7 +587,12 @@ class ArticleJsonView(FilteredArticlesMixin, View):
         )
         try:
             page = paginate(
-                articles, self.filterset, request, PAGE_SIZE, prefetch=(*LISTING_PREFETCH, related)
+                self.filterset.qs,
+                self.filterset,
+                request,
+                PAGE_SIZE,
+                listing=listing,
+                prefetch=(*LISTING_PREFETCH, related),
             )
         except PageProblem as problem:
             name = next((n for n in ("page", "after", "before") if n in request.GET), "page")

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,60 @@ def parse_or_refuse(data: bytes) -> seedfile.SeedDocument | None:
         assert message.startswith("fuzz.txt"), message
         assert "\n" not in message
         return None
+
+
+# --- The strict YAML loader builds what PyYAML builds ----------------------------------------
+
+yaml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.dates()
+    | st.datetimes(timezones=st.none() | st.just(dt.UTC)),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=6) | st.integers(0, 9), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def strict_load(text: str):
+    return yaml.load(text, Loader=seedfile._StrictLoader)
+
+
+@FUZZ
+@given(yaml_values, st.sampled_from([None, False, True]))
+def test_strict_loader_builds_what_pyyaml_builds(value, flow_style):
+    """The loader builds text, lists and text-keyed mappings itself, for speed; whatever the
+    document, it must be what PyYAML's safe loader gives."""
+    text = yaml.safe_dump({"value": value}, default_flow_style=flow_style, allow_unicode=True)
+    assert strict_load(text) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!str 12\nb: !!int '7'\nc: !!float '1.5'\n",
+        "a: !!set {x, y}\nb: !!omap [x: 1, y: 2]\nc: !!pairs [x: 1, x: 2]\n",
+        "a: {1: x, 2.5: y, null: z, false: w}\n",
+        "a: !!map {x: [1, !!seq [2]]}\n",
+        "a: &text hello\nb: *text\nc: [*text, *text]\n",
+        "a: 2024-02-29T10:00:00Z\nb: 2024-02-29\nc: 0x1f\nd: 1_000\n",
+    ],
+)
+def test_strict_loader_matches_pyyaml_on_tags_and_keys(text):
+    assert strict_load(text) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def test_strict_loader_shares_aliased_collections_so_they_can_be_refused():
+    loaded = strict_load("a: &list [1, 2]\nb: *list\nc: &map {x: 1}\nd: [*map]\n")
+    assert loaded["a"] is loaded["b"]
+    assert loaded["c"] is loaded["d"][0]
+    with pytest.raises(seedfile.SeedError, match="aliases of lists or mappings are not allowed"):
+        seedfile.parse(b"---\ntitle: t\nloop: &a {x: *a}\n---\n")
 
 
 # --- The codec on arbitrary bytes -----------------------------------------------------------

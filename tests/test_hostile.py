@@ -150,6 +150,18 @@ def test_five_megabyte_excerpt_is_refused_quickly_without_reading_it_into_yaml(t
     assert peak < 1024 * 1024  # nothing was decoded or copied
 
 
+def test_a_file_is_read_whole_even_when_it_is_longer_than_its_stated_size():
+    """Files are read by their stated size; one that grew since (or, like /proc's, states 0)
+    must still be read to the end, up to the limit."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        pytest.fail("needs Linux's /proc (CI runs on Linux)")
+    assert status.stat().st_size == 0
+    data = seedfile._read_regular_file(str(status), 1_000_000)
+    assert b"\nPid:" in data and data.endswith(b"\n")
+    assert len(seedfile._read_regular_file(str(status), 10)) == 10
+
+
 def too_many_values(path: Path) -> Path:
     """Just under 2 MiB of "[{}, {}, ...]": most YAML values per byte, ~500 MB if loaded."""
     path.write_text('---\ntitle: "Many values"\nmany: [' + "{}," * 690_000 + "{}]\n---\n")

@@ -127,10 +127,18 @@ def test_empty_search_filters_nothing():
     assert Article.objects.search("  ").count() == 2
 
 
+def test_a_single_letter_is_a_whole_word_not_every_word_it_begins():
+    article("B roads closed by snow")
+    article("Bridge reopens")
+    assert found("b") == {"B roads closed by snow"}
+    assert found("b roads") == {"B roads closed by snow"}
+
+
 @pytest.mark.parametrize("probe_limit", [0, 5000])
 def test_common_and_rare_terms_find_the_same_articles(monkeypatch, probe_limit):
-    """On PostgreSQL a term with more matches than the probe limit is searched as a predicate,
-    a rarer one as a list of ids; both must mean the same thing (and stay chainable)."""
+    """A term with more matches than the probe limit is tested row by row (PostgreSQL: as a
+    predicate; SQLite: against the match list, without the rowid lookup), a rarer one from its
+    matches; both must mean the same thing (and stay chainable)."""
     from curation import models
 
     monkeypatch.setattr(models, "SEARCH_PROBE_LIMIT", probe_limit)
