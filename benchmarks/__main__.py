@@ -184,7 +184,11 @@ def _row(key: str, result: dict, args):
         return f"{floor['rate']:,.0f} files/s", "(the floor)", "-", f"{floor['files']:,} files"
     if key == "import":
         rate, floor = result["import"]["rate"], result["floor"]["rate"]
-        note = f"{result['import']['seconds']:.1f}s, created {result['import']['created']:,}, failed {result['import']['failed']}"
+        run = result["import"]
+        cpu = f"main {run['main_cpu_ms']:.2f} + workers {run['worker_cpu_ms']:.2f}"
+        if run.get("server_cpu_ms") is not None:
+            cpu += f" + server {run['server_cpu_ms']:.2f}"
+        note = f"{run['seconds']:.1f}s, created {run['created']:,}, failed {run['failed']}; CPU ms/file {cpu}"
         return f"{rate:,.0f} files/s", f">= 0.7 x {floor:,.0f}", _ratio(rate, 0.7 * floor), note
     if key == "import_rss":
         run = result["import"]

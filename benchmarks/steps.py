@@ -120,11 +120,29 @@ def step_floor(args) -> dict:
             "cpu_ms": (time.process_time() - cpu) * 1000 / max(len(files), 1)}  # fmt: skip
 
 
+def _server_cpu_seconds() -> float:
+    """CPU time of every local PostgreSQL process so far (exited ones count in their parent's
+    children's time): the database server's share of an import, when it runs on this machine."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        if name.startswith("postgres"):
+            total += sum(int(value) for value in fields.split()[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def step_import(args) -> dict:
     _setup()
+    from django.db import connection
+
     from curation.importer import import_seeds
 
     gc.collect()
+    server = _server_cpu_seconds() if connection.vendor == "postgresql" else None
     started, cpu = time.perf_counter(), time.process_time()
     with _ChildPeaks() as children:
         if args.profile:
@@ -150,6 +168,9 @@ def step_import(args) -> dict:
         # workers (read, hash, parse). On a busy machine these are steadier than the rate.
         "main_cpu_ms": cpu * 1000 / max(files, 1),
         "worker_cpu_ms": (child_usage.ru_utime + child_usage.ru_stime) * 1000 / max(files, 1),
+        "server_cpu_ms": None
+        if server is None
+        else (_server_cpu_seconds() - server) * 1000 / max(files, 1),
         **counts,
         **_rss(children),
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime
+import json
 import multiprocessing
 import operator
 import os
@@ -115,22 +116,26 @@ class ImportReport:
         }
 
 
-def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
-    """Expand files and folders (recursively) into seed files; also return unreadable paths."""
-    files: list[Path] = []
+def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[str], list[str]]:
+    """Expand files and folders (recursively) into seed files; also return unreadable paths.
+
+    Paths are kept as text, a third of the memory of ``Path`` objects (the list lives for the
+    whole import), and sorted folder by folder, as ``Path`` objects sort.
+    """
+    files: list[str] = []
     problems: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = [
-                Path(root) / name
+                os.path.join(root, name)
                 for root, _, names in os.walk(path)
                 for name in names
                 if name.lower().endswith(SEED_SUFFIXES)
             ]
-            files.extend(sorted(found))
+            files.extend(sorted(found, key=lambda found_path: found_path.split(os.sep)))
         elif path.is_file():
-            files.append(path)
+            files.append(str(path))
         else:
             problems.append(f"{path}: no such file or folder")
     return files, problems
@@ -181,13 +186,22 @@ class _Loader:
 
     def _map(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
         assert self.pool is not None
-        return self.pool.map(
+        paths = [path for path, _ in jobs]
+        results = self.pool.map(
             seedfile.load,
-            [path for path, _ in jobs],
+            paths,
             [digest for _, digest in jobs],
             [self.max_bytes] * len(jobs),
             chunksize=16,
         )
+        return map(_with_path, results, paths)
+
+
+def _with_path(loaded: LoadedSeed, path: str) -> LoadedSeed:
+    """The result with the caller's path string instead of the worker's copy of it: the run
+    keeps every file's path (``_Importer.seen``), and one copy of each is enough."""
+    loaded.path = path
+    return loaded
 
 
 def import_seeds(
@@ -249,9 +263,9 @@ class _Importer:
         self.seen: dict[str, str] = {}  # key -> path, to catch two files with one key
         self.existing: ChainMap[str, dict[str, Any]] = ChainMap()
 
-    def plan(self, files: list[Path]) -> list[tuple[str, str]]:
+    def plan(self, files: list[str]) -> list[tuple[str, str]]:
         """Look up the stored hash of each file's article, so unchanged files skip parsing."""
-        keys = [path.stem for path in files]
+        keys = [seedfile.key_of(path) for path in files]
         # The previous window may still be being written (see import_seeds): keep its rows.
         self.existing = ChainMap({}, self.existing.maps[0])
         for start in range(0, len(keys), 900):
@@ -260,7 +274,8 @@ class _Importer:
             )
             self.existing.maps[0].update({row["key"]: row for row in rows})
         return [
-            (str(path), self.existing.get(path.stem, {}).get("source_hash", "")) for path in files
+            (path, self.existing.get(key, {}).get("source_hash", ""))
+            for path, key in zip(files, keys, strict=True)
         ]
 
     def write(self, batch: list[LoadedSeed]) -> None:
@@ -359,7 +374,7 @@ class _Importer:
                 article.seed_version = article.version
             to_update.append((article, merged))
             self.report.updated.append(loaded.key)
-            article.source_name = Path(loaded.path).name
+            article.source_name = os.path.basename(loaded.path)
             article.source_text = loaded.text
             article.source_hash = loaded.digest
             article.imported_at = now
@@ -404,9 +419,7 @@ class _Importer:
         """
         if not batch:
             return []
-        adapt_json = connection.ops.adapt_json_value
         when = connection.ops.adapt_datetimefield_value
-        empty = adapt_json([], None)
         stamp = when(now)
         defaults = [
             field.get_db_prep_save(field.get_default(), connection) for field in _OTHER_FIELDS
@@ -418,16 +431,12 @@ class _Importer:
             rows.append(
                 (
                     loaded.key,
-                    Path(loaded.path).name,
+                    os.path.basename(loaded.path),
                     when(document.published_at),
                     *_DOCUMENT_SCALARS(document),
                     self._provider_id(provider),
-                    adapt_json([list(pair) for pair in provider.extra], None)
-                    if provider is not None and provider.extra
-                    else empty,
-                    adapt_json([list(pair) for pair in document.extra], None)
-                    if document.extra
-                    else empty,
+                    _json([list(pair) for pair in provider.extra] if provider else []),
+                    _json([list(pair) for pair in document.extra]),
                     document.has_front_matter,
                     loaded.text,
                     loaded.digest,
@@ -518,14 +527,7 @@ class _Importer:
     def _create_children(
         self, pairs: list[tuple[Article | _NewArticle, seedfile.SeedDocument]]
     ) -> None:
-        adapt_json = connection.ops.adapt_json_value
         when = connection.ops.adapt_datetimefield_value
-        empty = adapt_json([], None)
-
-        def json(value: list, encoder: None) -> Any:
-            # Most extras and image lists are empty: adapt "[]" once, not once per row.
-            return adapt_json(value, encoder) if value else empty
-
         topics, images, related = [], [], []
         for article, document in pairs:
             topics.extend(
@@ -542,7 +544,7 @@ class _Importer:
                     image.title,
                     image.is_cached,
                     image.attribution,
-                    json([list(pair) for pair in image.extra], None),
+                    _json([list(pair) for pair in image.extra]),
                 )
                 for position, image in enumerate(document.images)
             )
@@ -556,13 +558,11 @@ class _Importer:
                     *_URLS(item),
                     item.type,
                     self._provider_id(item.provider),
-                    json(
-                        [list(pair) for pair in item.provider.extra] if item.provider else [], None
-                    ),
+                    _json([list(pair) for pair in item.provider.extra] if item.provider else []),
                     item.quality,
                     item.heat,
-                    json([seedfile.image_to_dict(image) for image in item.images], None),
-                    json([list(pair) for pair in item.extra], None),
+                    _json([seedfile.image_to_dict(image) for image in item.images]),
+                    _json([list(pair) for pair in item.extra]),
                 )
                 for position, item in enumerate(document.related)
             )
@@ -634,6 +634,13 @@ RELATED_COLUMNS = [
     "images",
     "extra",
 ]
+
+
+def _json(value: list) -> str:
+    """A JSONField's value as the text ``_insert`` writes: what Django's SQLite backend stores,
+    and what PostgreSQL's COPY reads into jsonb. Serialized here, in one C call, rather than by
+    the driver's adapter, which cost the main process much of its time on PostgreSQL."""
+    return json.dumps(value) if value else "[]"
 
 
 def _insert(model: type[models.Model], fields: list[str], rows: list[tuple]) -> None:

@@ -383,9 +383,15 @@ def _provider_document(provider: Provider | None, extra: list) -> seedfile.Provi
     )
 
 
+# The children's foreign keys to their article (and ArticleTopic's to its topic) have no index
+# of their own: the (article, position) constraints' indexes, and ArticleTopic's (topic,
+# article) index, lead with those columns and serve the same lookups. One index less per row
+# is a tenth of what the database does per imported file (BENCHMARKS.md).
+
+
 class ArticleTopic(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE)
-    topic = models.ForeignKey(Topic, on_delete=models.PROTECT)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, db_index=False)
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, db_index=False)
     position = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -402,7 +408,9 @@ class ArticleTopic(models.Model):
 
 
 class ArticleImage(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="images")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="images", db_index=False
+    )
     position = models.PositiveSmallIntegerField()
     url = models.CharField(max_length=2048, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -448,7 +456,9 @@ class RelatedItem(models.Model):
     a table of their own halves the rows an import writes.
     """
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_items")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="related_items", db_index=False
+    )
     position = models.PositiveSmallIntegerField()
     title = models.TextField(blank=True)
     excerpt = models.TextField(blank=True)

@@ -199,6 +199,11 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def key_of(path: str) -> str:
+    """The article key a seed file's name gives: its name without the last suffix."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def validate_key(key: str) -> str:
     """Check an article key (a file-name stem): it names an export file, so it must be tame."""
     if not key or key.strip() != key:
@@ -1059,7 +1064,7 @@ def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> 
 
     Import runs this in worker processes, which is why it lives here, away from Django.
     """
-    key = os.path.splitext(os.path.basename(path))[0]
+    key = key_of(path)
     try:
         validate_key(key)
         data = _read_regular_file(path, max_bytes + 1)

@@ -251,3 +251,25 @@ def test_a_file_never_overwrites_an_article_made_here_with_the_same_key(tmp_path
     article = Article.objects.get(key="local_story")
     assert (article.title, article.quality) == ("Written in the newsroom", 70)
     assert {c.field for c in report.conflicts} == {"title", "quality"}
+
+
+def test_seed_files_are_found_folder_by_folder_and_the_first_of_two_keys_wins(tmp_path):
+    """Files are sorted by their path's parts (a folder's files before a sibling folder whose
+    name sorts after it), and of two files with one key the first in that order is imported."""
+    seed = '---\ntitle: "{}"\n---\nBody.\n'
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "story.txt").write_text(seed.format("In a/b"))
+    (tmp_path / "a-b").mkdir()
+    (tmp_path / "a-b" / "story.txt").write_text(seed.format("In a-b"))
+    (tmp_path / "a" / "notes.json").write_text("{}")
+
+    files, problems = importer.find_seed_files([tmp_path, tmp_path / "missing"])
+    assert files == [str(tmp_path / "a" / "b" / "story.txt"), str(tmp_path / "a-b" / "story.txt")]
+    assert problems == [f"{tmp_path / 'missing'}: no such file or folder"]
+
+    report = import_seeds([tmp_path], workers=1)
+    assert Article.objects.get(key="story").title == "In a/b"
+    assert report.failed == [
+        f"{tmp_path / 'a-b' / 'story.txt'}: key: the key 'story' was already imported from "
+        f"{tmp_path / 'a' / 'b' / 'story.txt'} in this run; file names must be unique"
+    ]
