@@ -49,6 +49,8 @@ WINDOW_SIZE = 4000
 SLICE_SIZE = 256
 # Files before the end of a window at which the next window is queued for parsing.
 LOOKAHEAD = 2 * BATCH_SIZE
+# How much lower the parsing workers' CPU priority is than the writer's (see _Loader.load).
+WORKER_NICENESS = 10
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -162,7 +164,15 @@ class _Loader:
         if self.pool is None:
             # "spawn": workers start clean and never share the parent's database connections.
             context = multiprocessing.get_context("spawn")
-            self.pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                # The writer (this process, and on PostgreSQL the server) is what an import
+                # waits for; parsing runs ahead of it. Niced workers take the cores it leaves
+                # idle instead of taking turns with it (BENCHMARKS.md).
+                initializer=getattr(os, "nice", None),
+                initargs=(WORKER_NICENESS,),
+            )
         return self._bounded(jobs)
 
     def _bounded(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:

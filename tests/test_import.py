@@ -1,6 +1,7 @@
 """import_seeds: lossless, idempotent, atomic per file, and never reverting an editor's work."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -273,3 +274,16 @@ def test_seed_files_are_found_folder_by_folder_and_the_first_of_two_keys_wins(tm
         f"{tmp_path / 'a-b' / 'story.txt'}: key: the key 'story' was already imported from "
         f"{tmp_path / 'a' / 'b' / 'story.txt'} in this run; file names must be unique"
     ]
+
+
+def test_parsing_workers_yield_the_cpu_to_the_writer():
+    """The import waits on its writer, not on parsing: workers run at a lower priority so they
+    use the cores the writer leaves idle instead of taking turns with it."""
+    seeds = sorted(str(path) for path in SAMPLE_SEEDS.glob("*.txt"))
+    jobs = [(path, "") for path in (seeds * importer.PARALLEL_THRESHOLD)]
+    with importer._Loader(2, seedfile.MAX_FILE_BYTES) as loader:
+        loaded = list(loader.load(jobs))
+        worker_niceness = loader.pool.submit(os.nice, 0).result()
+    assert [item.path for item in loaded] == [path for path, _ in jobs]
+    assert not any(item.error for item in loaded)
+    assert worker_niceness == min(19, os.nice(0) + importer.WORKER_NICENESS)
