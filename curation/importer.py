@@ -18,16 +18,16 @@ import json
 import multiprocessing
 import operator
 import os
-from collections import ChainMap
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from . import seedfile
+from . import seedfile, workers
 from .models import (
     ARTICLE_SCALAR_FIELDS,
     Article,
@@ -35,6 +35,7 @@ from .models import (
     ArticleImage,
     ArticleTopic,
     Provider,
+    PublicState,
     RelatedItem,
     Topic,
     json_safe,
@@ -47,9 +48,11 @@ BATCH_SIZE = 250
 WINDOW_SIZE = 4000
 # Files handed to the worker processes at a time (two slices are in flight at most).
 SLICE_SIZE = 256
+# Files parsed per round trip to a worker.
+CHUNK_SIZE = 16
 # Files before the end of a window at which the next window is queued for parsing.
 LOOKAHEAD = 2 * BATCH_SIZE
-# How much lower the parsing workers' CPU priority is than the writer's (see _Loader.load).
+# How much lower the parsing workers' CPU priority is than the writer's (workers.init_worker).
 WORKER_NICENESS = 10
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -76,8 +79,11 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # one line each: file:line: key: problem
+    # Accepted, but worth telling the sender (a URL that will never be a link): file: key: what.
+    warnings: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     kept: dict[str, list[str]] = field(default_factory=dict)  # key -> editor fields kept
+    found: int = 0  # seed files found in the given paths
     dry_run: bool = False
     rolled_back: bool = False
 
@@ -103,7 +109,9 @@ class ImportReport:
             **self.counts(),
             "dry_run": self.dry_run,
             "rolled_back": self.rolled_back,
+            "found": self.found,
             "errors": self.failed,
+            "warnings": self.warnings,
             "conflict_details": [
                 {
                     **asdict(c),
@@ -119,7 +127,12 @@ class ImportReport:
 
 
 def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[str], list[str]]:
-    """Expand files and folders (recursively) into seed files; also return unreadable paths.
+    """Expand files and folders (recursively) into seed files; also return the paths refused.
+
+    Only regular files inside the given folders are imported. A symbolic link, to a file or to
+    a folder, is refused by name: following one would import ``/etc/passwd`` or another folder's
+    files. A folder named on the command line is followed even if it is a link (someone chose
+    it); a file named there is refused like any other link.
 
     Paths are kept as text, a third of the memory of ``Path`` objects (the list lives for the
     whole import), and sorted folder by folder, as ``Path`` objects sort.
@@ -127,20 +140,44 @@ def find_seed_files(paths: Iterable[str | os.PathLike]) -> tuple[list[str], list
     files: list[str] = []
     problems: list[str] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = [
-                os.path.join(root, name)
-                for root, _, names in os.walk(path)
-                for name in names
-                if name.lower().endswith(SEED_SUFFIXES)
-            ]
-            files.extend(sorted(found, key=lambda found_path: found_path.split(os.sep)))
-        elif path.is_file():
-            files.append(str(path))
-        else:
+        path = str(Path(raw))
+        try:
+            is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
             problems.append(f"{path}: no such file or folder")
+            continue
+        if os.path.isdir(path):
+            found = _walk(path, problems)
+            files.extend(sorted(found, key=lambda found_path: found_path.split(os.sep)))
+        elif is_link:
+            problems.append(f"{path}: {seedfile.SYMLINK_REFUSED}")
+        else:
+            files.append(path)  # anything but a regular file is refused when it is read
     return files, problems
+
+
+def _walk(folder: str, problems: list[str]) -> list[str]:
+    """The seed files under ``folder``, never following a link (``os.walk`` would skip linked
+    folders silently and list linked files)."""
+    found: list[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = list(listing)
+        except OSError as error:
+            problems.append(f"{current}: cannot read the folder: {error.strerror or error}")
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                if entry.name.lower().endswith(SEED_SUFFIXES) or entry.is_dir():
+                    problems.append(f"{entry.path}: {seedfile.SYMLINK_REFUSED}")
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif entry.name.lower().endswith(SEED_SUFFIXES):
+                found.append(entry.path)
+    return found
 
 
 class _Loader:
@@ -161,19 +198,20 @@ class _Loader:
     def load(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
         if self.workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
             return (seedfile.load(path, digest, self.max_bytes) for path, digest in jobs)
-        if self.pool is None:
-            # "spawn": workers start clean and never share the parent's database connections.
-            context = multiprocessing.get_context("spawn")
-            self.pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers,
-                mp_context=context,
-                # The writer (this process, and on PostgreSQL the server) is what an import
-                # waits for; parsing runs ahead of it. Niced workers take the cores it leaves
-                # idle instead of taking turns with it (BENCHMARKS.md).
-                initializer=getattr(os, "nice", None),
-                initargs=(WORKER_NICENESS,),
-            )
         return self._bounded(jobs)
+
+    def _start_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self.pool is not None:  # broken: a worker died
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        # "spawn": workers start clean and never share the parent's database connections.
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            # Niced, and gone when this process is, even after a SIGKILL (see init_worker).
+            initializer=workers.init_worker,
+            initargs=(os.getpid(), WORKER_NICENESS),
+        )
+        return self.pool
 
     def _bounded(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
         """Results in order, with at most two slices of files parsed ahead of the reader.
@@ -195,23 +233,40 @@ class _Loader:
         yield from current
 
     def _map(self, jobs: list[tuple[str, str]]) -> Iterator[LoadedSeed]:
-        assert self.pool is not None
-        paths = [path for path, _ in jobs]
-        results = self.pool.map(
-            seedfile.load,
-            paths,
-            [digest for _, digest in jobs],
-            [self.max_bytes] * len(jobs),
-            chunksize=16,
-        )
-        return map(_with_path, results, paths)
+        chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
+        futures = [self._submit(chunk) for chunk in chunks]
+        return self._results(futures, chunks)
 
+    def _submit(self, chunk: list[tuple[str, str]]) -> concurrent.futures.Future:
+        arguments = ([path for path, _ in chunk], [digest for _, digest in chunk], self.max_bytes)
+        pool = self.pool or self._start_pool()
+        try:
+            return pool.submit(workers.load_many, *arguments)
+        except concurrent.futures.BrokenExecutor:
+            return self._start_pool().submit(workers.load_many, *arguments)
 
-def _with_path(loaded: LoadedSeed, path: str) -> LoadedSeed:
-    """The result with the caller's path string instead of the worker's copy of it: the run
-    keeps every file's path (``_Importer.seen``), and one copy of each is enough."""
-    loaded.path = path
-    return loaded
+    def _results(
+        self, futures: list[concurrent.futures.Future], chunks: list[list[tuple[str, str]]]
+    ) -> Iterator[LoadedSeed]:
+        for future, chunk in zip(futures, chunks, strict=True):
+            try:
+                results = future.result()
+            except Exception as error:
+                # A worker died (killed, out of memory) or its answer could not be sent back:
+                # the files it had are named as failed; the next slice gets a new pool.
+                results = [
+                    LoadedSeed(
+                        path,
+                        seedfile.key_of(path),
+                        error=seedfile.unexpected_failure(path, "read", error),
+                    )
+                    for path, _ in chunk
+                ]
+            for loaded, (path, _) in zip(results, chunk, strict=True):
+                # The caller's path string instead of the worker's copy of it: the run keeps
+                # every file's path (``_Importer.seen``), and one copy of each is enough.
+                loaded.path = path
+                yield loaded
 
 
 def import_seeds(
@@ -230,7 +285,7 @@ def import_seeds(
     fails. Otherwise each file lands whole or not at all, and bad files are only reported.
     """
     files, problems = find_seed_files(paths)
-    report = ImportReport(dry_run=dry_run, failed=problems)
+    report = ImportReport(dry_run=dry_run, failed=problems, found=len(files))
     importer = _Importer(report, prefer_file)
     done = 0
     outer = transaction.atomic() if (dry_run or strict) else contextlib.nullcontext()
@@ -271,25 +326,21 @@ class _Importer:
         self.providers: dict[tuple[str, str], int] = {}
         self.topics: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # key -> path, to catch two files with one key
-        self.existing: ChainMap[str, dict[str, Any]] = ChainMap()
 
     def plan(self, files: list[str]) -> list[tuple[str, str]]:
         """Look up the stored hash of each file's article, so unchanged files skip parsing."""
         keys = [seedfile.key_of(path) for path in files]
-        # The previous window may still be being written (see import_seeds): keep its rows.
-        self.existing = ChainMap({}, self.existing.maps[0])
+        hashes: dict[str, str] = {}
         for start in range(0, len(keys), 900):
-            rows = Article.objects.filter(key__in=keys[start : start + 900]).values(
-                "id", "key", "source_hash", "version", "seed_version"
+            hashes.update(
+                Article.objects.filter(key__in=keys[start : start + 900]).values_list(
+                    "key", "source_hash"
+                )
             )
-            self.existing.maps[0].update({row["key"]: row for row in rows})
-        return [
-            (path, self.existing.get(key, {}).get("source_hash", ""))
-            for path, key in zip(files, keys, strict=True)
-        ]
+        return [(path, hashes.get(key, "")) for path, key in zip(files, keys, strict=True)]
 
     def write(self, batch: list[LoadedSeed]) -> None:
-        ready, edited = [], []
+        ready = []
         for loaded in batch:
             if loaded.error:
                 self.report.failed.append(loaded.error)
@@ -302,50 +353,42 @@ class _Importer:
                 )
                 continue
             if loaded.unchanged:
+                # Nothing to decide, so nothing to report beyond the count: the editor's
+                # changes it leaves alone were reported when a changed file met them.
                 self.report.unchanged.append(loaded.key)
-                row = self.existing[loaded.key]
-                if row["version"] != row["seed_version"]:
-                    edited.append(loaded.key)
                 continue
             ready.append(loaded)
-        if edited:
-            self._report_kept(edited)
         if not ready:
             return
-        # Outside the batch's transaction: if it rolls back, the cached ids must stay valid.
-        with transaction.atomic():
-            self._resolve_lookups([loaded.document for loaded in ready])
         try:
-            with transaction.atomic():
-                self._write_many(ready)
-        except (DatabaseError, IntegrityError):
-            # Find the culprit: retry one file at a time, each in its own transaction.
+            self._write_batch(ready)
+        except Exception:
+            # Find the culprit: retry one file at a time, each in its own transaction. Any
+            # exception, not only the database's: one file's surprise is that file's failure.
             for loaded in ready:
                 self._forget(loaded)
                 try:
-                    with transaction.atomic():
-                        self._write_many([loaded])
-                except (DatabaseError, IntegrityError) as error:
+                    self._write_batch([loaded])
+                except Exception as error:
                     self._forget(loaded)
-                    message = str(error).splitlines()[0] if str(error) else type(error).__name__
-                    self.report.failed.append(f"{loaded.path}: the database refused it: {message}")
+                    self.report.failed.append(_write_failure(loaded.path, error))
+
+    def _write_batch(self, ready: list[LoadedSeed]) -> None:
+        # Outside the batch's transaction: if it rolls back, the cached ids must stay valid.
+        with transaction.atomic():
+            self._resolve_lookups([loaded.document for loaded in ready])
+        with transaction.atomic():
+            self._write_many(ready)
+        for loaded in ready:
+            self.report.warnings.extend(loaded.warnings)
 
     def _forget(self, loaded: LoadedSeed) -> None:
         """Undo the report lines of a batch whose transaction rolled back."""
-        for bucket in (self.report.created, self.report.updated):
+        for bucket in (self.report.created, self.report.updated, self.report.unchanged):
             if loaded.key in bucket:
                 bucket.remove(loaded.key)
         self.report.conflicts = [c for c in self.report.conflicts if c.key != loaded.key]
         self.report.kept.pop(loaded.key, None)
-
-    def _report_kept(self, keys: list[str]) -> None:
-        """Report the editor changes that unchanged files leave in place."""
-        for article in Article.objects.with_document().filter(key__in=keys):
-            base = _last_seed_fields(article)
-            ours = seedfile.document_fields(article.to_document())
-            kept = [name for name in MERGE_FIELDS if base[name] != ours[name]]
-            if kept:
-                self.report.kept[article.key] = kept
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -375,6 +418,11 @@ class _Importer:
             if article is None:
                 new.append(loaded)
                 self.report.created.append(loaded.key)
+                continue
+            if article.source_hash == loaded.digest:
+                # Another import wrote these very bytes after this run looked (two imports of
+                # the same new files): nothing changed, so no new version and no "updated".
+                self.report.unchanged.append(loaded.key)
                 continue
             merged, clean = self._merge(article, document)
             changes.extend(_changes(article, merged))
@@ -417,6 +465,8 @@ class _Importer:
         for change in changes:
             change.article_id = change.article.id
         ArticleChange.objects.bulk_create(changes)
+        if any(change.field == "published" for change in changes):
+            PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
         self._create_children(to_create + to_update)
 
     def _insert_articles(
@@ -677,6 +727,13 @@ def _insert(model: type[models.Model], fields: list[str], rows: list[tuple]) -> 
             return
         placeholders = ", ".join(["%s"] * len(fields))
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+def _write_failure(path: str, error: Exception) -> str:
+    if isinstance(error, DatabaseError):
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"{path}: the database refused it: {message}"
+    return seedfile.unexpected_failure(path, "imported", error)
 
 
 def _last_seed_fields(article: Article) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import operator
 import os
 import re
 import stat
@@ -35,6 +36,7 @@ __all__ = [
     "Image",
     "Provider",
     "Related",
+    "RenderError",
     "SeedDocument",
     "SeedError",
     "content_hash",
@@ -46,9 +48,27 @@ __all__ = [
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_KEY_LENGTH = 150
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# The editorial scores' one documented range (README, "What the scores mean"): the codec, every
+# admin path and the database's check constraints all enforce these bounds.
+# quality: 0 (poor) to 1000; the feed's own scores run to about 200.
+QUALITY_MIN, QUALITY_MAX = 0, 1000
+# heat: -1 means "not rated"; 0 (cold) to 100 (burning), up to 1000 for the exceptional.
+HEAT_MIN, HEAT_MAX = -1, 1000
 # Column sizes of the database fields these keys land in.
 MAX_URL_LENGTH = 2048
 MAX_LABEL_LENGTH = 200
+# Entries one file may list (README, "Limits"). The feed's own files list up to 3 topics, 4 images
+# and 25 related items; a file beyond these is refused, so no page or position column (a small
+# integer, under 32,767) has to cope with 40,000 topics.
+MAX_TOPICS = 100
+MAX_IMAGES = 100  # the article's images, and each related item's
+MAX_RELATED = 100
+# How deep lists and mappings may nest, counting the front matter's own mapping. The feed's own
+# files nest 5 deep. Checked while scanning the YAML events, before anything recursive (loading,
+# checking, comparing, rendering) sees the data, so no input can exhaust the Python stack.
+MAX_NESTING_DEPTH = 64
+# URLs that may become links or image sources; any other URL is stored but never linked.
+LINK_SCHEMES = ("http://", "https://")
 
 URL_KEYS = {
     "originalUrl": "original_url",
@@ -488,9 +508,36 @@ def _parse(data: bytes, max_bytes: int) -> SeedDocument:
 # matter is first counted with the streaming parser, which holds one event at a time.
 MAX_YAML_EVENTS = 50_000
 _COUNT_EVENTS_FROM = 64 * 1024  # characters; smaller front matter cannot hold that many
+_OPENING_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSING_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+# Nesting needs either flow brackets or, in block style, a deeper start of line: each block
+# collection starts right of its parent's start (a sequence under a key may share the key's
+# column, once), and a line's start is its run of spaces and "- ", "? ", ": " indicators, so
+# depth <= 2 * (longest such run) + 3 + (number of "[" and "{"). Below both thresholds (runs
+# under 16, under 24 brackets) the depth is at most 56, and the event scan (about half a parse)
+# is skipped: the feed's files never reach them.
+_DEEP_LINE_START = re.compile(r"\n[ \t?:-]{16}")  # a literal first: ten times faster
+_DEEP_ANY_LINE_START = re.compile(r"(?:^|[\r\x85\u2028\u2029])[ \t?:-]{16}", re.MULTILINE)
+_FEW_BRACKETS = 24
 
 
-def _check_event_count(front_matter: str, offset: int) -> None:
+def _may_nest_too_deep(front_matter: str) -> bool:
+    if front_matter.count("[") + front_matter.count("{") >= _FEW_BRACKETS:
+        return True
+    if (
+        "\x85" in front_matter
+        or "\u2028" in front_matter
+        or "\u2029" in front_matter
+        or front_matter.count("\r") != front_matter.count("\r\n")
+    ):  # YAML's rarer line breaks
+        return _DEEP_ANY_LINE_START.search(front_matter) is not None
+    return _DEEP_LINE_START.search("\n" + front_matter) is not None
+
+
+def _check_events(front_matter: str, offset: int) -> None:
+    """Refuse too many YAML values or too deep nesting, reading one event at a time (the
+    streaming parser keeps its own stack, not Python's)."""
+    depth = 0
     try:
         for count, event in enumerate(yaml.parse(front_matter, Loader=_SafeLoader)):
             if count > MAX_YAML_EVENTS:
@@ -498,13 +545,22 @@ def _check_event_count(front_matter: str, offset: int) -> None:
                     f"the front matter holds more than {MAX_YAML_EVENTS:,} YAML values",
                     line=event.start_mark.line + offset,
                 )
+            if isinstance(event, _OPENING_EVENTS):
+                depth += 1
+                if depth > MAX_NESTING_DEPTH:
+                    raise SeedError(
+                        f"lists and mappings nest more than {MAX_NESTING_DEPTH} levels deep",
+                        line=event.start_mark.line + offset,
+                    )
+            elif isinstance(event, _CLOSING_EVENTS):
+                depth -= 1
     except yaml.YAMLError:
         return  # loading reports it, with its line
 
 
 def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
-    if len(front_matter) > _COUNT_EVENTS_FROM:
-        _check_event_count(front_matter, offset)
+    if len(front_matter) > _COUNT_EVENTS_FROM or _may_nest_too_deep(front_matter):
+        _check_events(front_matter, offset)
     try:
         mapping = yaml.load(front_matter, Loader=_StrictLoader)
     except _DuplicateKey as duplicate:
@@ -540,6 +596,32 @@ def _load_yaml(front_matter: str, offset: int) -> dict[str, Any]:
     if "*" in front_matter or "\\" in front_matter:
         _check_graph(mapping, len(front_matter))
     return mapping
+
+
+def check_nesting(document: SeedDocument) -> None:
+    """Raise ``RenderError`` if unknown keys' values nest deeper than parsing allows.
+
+    Parsing never builds such a document; this guards rendering (PyYAML's dumper and comparing
+    recurse per level) against rows stored before the limit existed or edited by hand. The walk
+    itself keeps its own stack."""
+    items = [document, document.provider, *document.images]
+    for related in document.related:
+        items.extend([related, related.provider, *related.images])
+    # Each unknown key counted at the shallowest depth such a key can have in a file (front
+    # matter 1, its value 2; related[i] 3, its value 4), so whatever parses also renders.
+    stack: list[tuple[Any, int, str]] = []
+    for item in items:
+        base = 4 if isinstance(item, Related) else 2
+        stack.extend((value, base, name) for name, value in getattr(item, "extra", ()))
+    while stack:
+        value, depth, name = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth > MAX_NESTING_DEPTH:
+                raise RenderError(
+                    f"lists and mappings nest more than {MAX_NESTING_DEPTH} levels deep", key=name
+                )
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1, name) for child in children)
 
 
 def _plain_text_document(text: str) -> SeedDocument:
@@ -595,6 +677,14 @@ def _integer(value: Any, key: str) -> int | None:
     return value
 
 
+def _score(value: Any, key: str, low: int, high: int) -> int | None:
+    """An editorial score: a whole number within its documented range (see QUALITY_MIN)."""
+    number = _integer(value, key)
+    if number is not None and not low <= number <= high:
+        raise SeedError(f"{number} is out of range ({low} to {high})", key=key)
+    return number
+
+
 def _boolean(value: Any, key: str) -> bool | None:
     if value is None:
         return None
@@ -640,11 +730,13 @@ def _mapping(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
-def _list(value: Any, key: str) -> list[Any]:
+def _list(value: Any, key: str, limit: int) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise SeedError(f"must be a list, got {_type_name(value)} {_short(value)}", key=key)
+    if len(value) > limit:
+        raise SeedError(f"{len(value):,} entries; the limit is {limit:,}", key=key)
     return value
 
 
@@ -697,7 +789,7 @@ def _provider(value: Any, key: str) -> Provider | None:
 
 def _images(value: Any, key: str) -> list[Image]:
     images = []
-    for index, item in enumerate(_list(value, key)):
+    for index, item in enumerate(_list(value, key, MAX_IMAGES)):
         where = f"{key}[{index}]"
         mapping = _mapping(item, where)
         width = _integer(mapping.get("width"), f"{where}.width")
@@ -729,7 +821,7 @@ def _urls(mapping: dict[str, Any], key: str) -> dict[str, str]:
 
 def _related(value: Any) -> list[Related]:
     related = []
-    for index, item in enumerate(_list(value, "related")):
+    for index, item in enumerate(_list(value, "related", MAX_RELATED)):
         where = f"related[{index}]"
         mapping = _mapping(item, where)
         related.append(
@@ -753,7 +845,7 @@ def _related(value: Any) -> list[Related]:
 
 def _topics(value: Any) -> list[str]:
     topics = []
-    for index, item in enumerate(_list(value, "topics")):
+    for index, item in enumerate(_list(value, "topics", MAX_TOPICS)):
         topic = _text(item, f"topics[{index}]", required=True)
         if len(topic) > 100:
             raise SeedError("is longer than 100 characters", key=f"topics[{index}]")
@@ -769,8 +861,8 @@ def _document(mapping: dict[str, Any]) -> SeedDocument:
         published_at=_datetime(mapping.get("publishedDateTime"), "publishedDateTime"),
         **_urls(mapping, ""),
         type=_text(mapping.get("type"), "type", limit=MAX_LABEL_LENGTH),
-        quality=_integer(mapping.get("quality"), "quality"),
-        heat=_integer(mapping.get("heat"), "heat"),
+        quality=_score(mapping.get("quality"), "quality", QUALITY_MIN, QUALITY_MAX),
+        heat=_score(mapping.get("heat"), "heat", HEAT_MIN, HEAT_MAX),
         published=bool(_boolean(mapping.get("published"), "published")),
         provider=_provider(mapping.get("provider"), "provider"),
         topics=_topics(mapping.get("topics")),
@@ -897,6 +989,7 @@ def _chunk(key: str, value: Any, quote: str | None = None) -> str:
 
 def render_canonical(document: SeedDocument) -> str:
     """A clean rendering in the feed's layout, for articles with no source file to edit."""
+    check_nesting(document)  # PyYAML's dumper recurses once or more per level
     mapping = to_mapping(document)
     front_matter_keys = set(mapping) - {"title", "published"}
     if not document.has_front_matter and not front_matter_keys and not document.published:
@@ -915,91 +1008,327 @@ def render_canonical(document: SeedDocument) -> str:
     return "".join(parts) + document.body
 
 
+class RenderError(SeedError):
+    """An article cannot be written out as its file with only the edited lines changed.
+
+    Export reports such a file as failed and leaves the old one in place: a file that came from
+    the feed is never re-rendered whole behind the editor's back.
+    """
+
+
 def render(document: SeedDocument, source: str | None = None) -> str:
     """Render a document as seed-file text.
 
     With the ``source`` text it was imported from, the result is that text with only the changed
     keys' lines replaced, so a reviewer sees a one-line diff for a one-field edit; unchanged
-    documents come back byte for byte. Without a source, or when a minimal edit cannot reproduce
-    the document exactly, the canonical rendering is used.
+    documents come back byte for byte. A plain-text source that gains editorial values gets front
+    matter above its unchanged body. Only a document without a source gets the canonical layout.
+
+    Raises ``RenderError`` (naming the edited keys and why) when the edit cannot be written that
+    way, or when the result would not read back as ``document``: never a silent rewrite.
     """
+    check_nesting(document)  # comparing and dumping recurse once or more per level
     if source is None:
-        return render_canonical(document)
+        return _checked(render_canonical(document), document, "cannot write the article")
     try:
         original = _parse(source.encode("utf-8"), max_bytes=len(source) * 4 + 1)
-    except SeedError:
-        return render_canonical(document)
+    except SeedError as error:
+        raise RenderError(
+            f"cannot change only the edited lines: the stored file no longer reads: {_reason(error)}"
+        ) from None
     if original == document:
         return source
+    old, new = to_mapping(original), to_mapping(document)
+    what = _what_changed(old, new, original.body != document.body)
     if original.has_front_matter:
-        edited = _edit(source, to_mapping(original), to_mapping(document), document.body)
-        if edited is not None:
-            try:
-                if _parse(edited.encode("utf-8"), max_bytes=len(edited) * 4 + 1) == document:
-                    return edited
-            except SeedError:
-                pass
-    return render_canonical(document)
+        edited = _edit(source, old, new, document.body, what)
+    else:
+        edited = _edit_plain(source, document)
+    return _checked(edited, document, what)
 
 
-def _edit(source: str, old: dict[str, Any], new: dict[str, Any], body: str) -> str | None:
+def _reason(error: SeedError) -> str:
+    where = f"line {error.line}: " if error.line else ""
+    return where + (f"{error.key}: " if error.key else "") + error.message
+
+
+def _what_changed(old: dict[str, Any], new: dict[str, Any], body: bool) -> str:
+    keys = [key for key in dict.fromkeys([*old, *new]) if _differs(old, new, key)]
+    names = f"the {', '.join(keys)} line{'s' if len(keys) > 1 else ''}" if keys else ""
+    if body:
+        names = f"{names} and the body" if names else "the body"
+    return f"cannot change only {names or 'the edited lines'}"
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any], key: str) -> bool:
+    # An unknown key may hold null: present-and-null is not absent.
+    return (key in old) != (key in new) or old.get(key) != new.get(key)
+
+
+def _checked(text: str, document: SeedDocument, what: str) -> str:
+    """The rendered ``text`` if it reads back as ``document``; otherwise a ``RenderError``."""
+    try:
+        parsed = _parse(text.encode("utf-8"), max_bytes=len(text) * 4 + 1)
+    except SeedError as error:
+        raise RenderError(f"{what}: the result would not read back: {_reason(error)}") from None
+    if parsed != document:
+        differ = [name for name in MERGE_FIELDS if getattr(parsed, name) != getattr(document, name)]
+        raise RenderError(
+            f"{what}: the result would read back with a different {', '.join(differ)}"
+        )
+    return text
+
+
+def _edit_plain(source: str, document: SeedDocument) -> str:
+    """A plain-text source, edited: its title line replaced in place when the document can stay
+    plain text; otherwise front matter (in the file's line endings) above the unchanged body."""
+    position = 1 if source.startswith("\ufeff") else 0
+    while True:  # the title line, found as _plain_text_document finds it
+        end = source.find("\n", position)
+        line = source[position:] if end == -1 else source[position:end]
+        if line.strip() or end == -1:
+            break
+        position = end + 1
+    lead = len(line) - len(line.lstrip())
+    title_line = source[: position + lead] + document.title + line[len(line.rstrip()) :]
+    plain = title_line + ("\n" + document.body if end != -1 or document.body else "")
+    with contextlib.suppress(SeedError):
+        if _parse(plain.encode("utf-8"), max_bytes=len(plain) * 4 + 1) == document:
+            return plain
+    front_matter = render_canonical(dataclasses.replace(document, has_front_matter=True))
+    front_matter = front_matter[: len(front_matter) - len(document.body)]
+    if line.endswith("\r"):
+        front_matter = front_matter.replace("\n", "\r\n")
+    return front_matter + document.body
+
+
+class _Entry(NamedTuple):
+    start: int  # where the key's first line starts, in the front matter
+    end: int  # just past the key's last line (the value's, with its trailing comment)
+    key: str
+    key_start: int
+    key_end: int
+    value: yaml.Event  # the value's first event: a scalar, an alias or a collection's start
+    value_end: int  # just past the value (for a block collection: where the next key starts)
+    anchors: frozenset[str]  # YAML anchors the value defines
+    aliases: frozenset[str]  # YAML aliases the value uses
+
+
+# After the last key: the optional end-of-document marker, which additions must go before.
+_DOCUMENT_END = re.compile(r"^\.\.\.(?:[ \t]|$)", re.MULTILINE)
+_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_FRAME = (
+    yaml.StreamStartEvent,
+    yaml.StreamEndEvent,
+    yaml.DocumentStartEvent,
+    yaml.DocumentEndEvent,
+)
+
+
+def _edit(source: str, old: dict[str, Any], new: dict[str, Any], body: str, what: str) -> str:
+    """``source`` with only the lines of the keys whose values differ between ``old`` and ``new``
+    replaced (a key the file lacks is added before the closing ``---``), and ``body`` after it.
+
+    Where each key's lines are is read from the YAML parser's own marks, not guessed from the
+    text, so quoted keys, ``? key`` entries, indented mappings, comments, anchors and multi-line
+    values are all located exactly. A single-line scalar is changed in place, keeping the key's
+    spelling, the quoting style and a trailing comment.
+    """
     parts = _split(source)
     assert parts is not None
+    text = parts.front_matter
     newline = "\r\n" if parts.opening.endswith("\r\n") else "\n"
-    lines = parts.front_matter.splitlines(keepends=True)
-    extents = _extents(lines)
-    if extents is None:
-        return None
-    replacements: dict[int, tuple[int, str]] = {}
+    entries = _entries(text, what)
+    indent = ""
+    for entry in entries.values():  # a block mapping's keys all share the first one's column
+        first = text[entry.start : entry.key_start]
+        indent = first[: len(first) - len(first.lstrip())]
+        break
+    changes: list[tuple[int, int, str]] = []  # (start, stop, text) in the front matter
     additions = []
+    order = list(new)
     for key in dict.fromkeys([*old, *new]):
-        if old.get(key) == new.get(key):
+        if not _differs(old, new, key):
             continue
-        if key in extents:
-            start, stop = extents[key]
-            text = ""
+        entry = entries.get(key)
+        if entry is None:
             if key in new:
-                first = lines[start][len(key) + 1 :].lstrip()
-                text = _chunk(key, new[key], {'"': '"', "'": "'"}.get(first[:1]))
-            replacements[start] = (stop, text.replace("\n", newline))
-        else:
-            additions.append(_chunk(key, new[key]).replace("\n", newline))
+                added = _lines(_chunk(key, new[key]), indent, newline)
+                # Unknown keys keep their order: one goes before the next unknown key the file
+                # has. The feed's keys are added at the end, as one line each.
+                following = [
+                    entries[name]
+                    for name in order[order.index(key) + 1 :]
+                    if name in entries and name not in ARTICLE_KEYS
+                ]
+                if key not in ARTICLE_KEYS and following:
+                    changes.append((following[0].start, following[0].start, added))
+                else:
+                    additions.append(added)
+            continue
+        elsewhere = frozenset().union(
+            *(other.aliases for other in entries.values() if other is not entry)
+        )
+        used_elsewhere = entry.anchors & elsewhere
+        if used_elsewhere:
+            raise RenderError(
+                f"{what}: other keys repeat its value as the YAML alias *{min(used_elsewhere)}"
+            )
+        replacement = _replacement(text, entry, new[key], indent, newline) if key in new else ""
+        changes.append((entry.start, entry.end, replacement))
+    if additions:
+        last = max((entry.end for entry in entries.values()), default=0)
+        marker = _DOCUMENT_END.search(text, last)
+        at = marker.start() if marker else len(text)
+        changes.append((at, at, "".join(additions)))
     out = []
-    index = 0
-    while index < len(lines):
-        if index in replacements:
-            index, text = replacements[index]
-            out.append(text)
-        else:
-            out.append(lines[index])
-            index += 1
-    if additions and out and not out[-1].endswith("\n"):
-        out[-1] += newline
-    out.extend(additions)
+    position = 0
+    for start, stop, replacement in sorted(changes, key=lambda change: change[:2]):
+        out.append(text[position:start])
+        out.append(replacement)
+        position = stop
+    out.append(text[position:])
     return parts.opening + "".join(out) + parts.closing + body
 
 
-def _extents(lines: list[str]) -> dict[str, tuple[int, int]] | None:
-    """Map each top-level key to the lines holding it; ``None`` if the layout is unusual."""
-    starts = []
-    for number, line in enumerate(lines):
-        if line[:1] in ("", " ", "\t", "#", "\r", "\n"):
+def _entries(text: str, what: str) -> dict[str, _Entry]:
+    """Each top-level key's span in the front matter, from the parser's events.
+
+    A loop over the event stream with a depth counter: no recursion, however deep the values.
+    """
+    found = []  # (key event, value event, value end, anchors, aliases)
+    depth = 0
+    key = value = None
+    anchors: set[str] = set()
+    aliases: set[str] = set()
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, _FRAME):
             continue
-        key = _top_level_key(line)
-        if key is None or line[:1] in "\"'":
-            return None
-        starts.append((number, key))
-    extents: dict[str, tuple[int, int]] = {}
-    for position, (number, key) in enumerate(starts):
-        stop = starts[position + 1][0] if position + 1 < len(starts) else len(lines)
-        while stop > number + 1 and (
-            not lines[stop - 1].strip() or lines[stop - 1].startswith("#")
+        if depth == 0:
+            if not isinstance(event, yaml.MappingStartEvent) or event.flow_style:
+                raise RenderError(f"{what}: the front matter is not written one key per line")
+            depth = 1
+        elif depth == 1 and key is None:
+            if isinstance(event, yaml.MappingEndEvent):
+                depth = 0
+            elif isinstance(event, yaml.ScalarEvent):
+                key = event
+            else:  # refused by parsing already; never guessed at here
+                raise RenderError(f"{what}: a top-level key is not plain text")
+        else:
+            if depth == 1:
+                value, anchors, aliases = event, set(), set()
+            if isinstance(event, yaml.AliasEvent):
+                aliases.add(event.anchor)
+            elif getattr(event, "anchor", None):
+                anchors.add(event.anchor)
+            if isinstance(event, _COLLECTION_START):
+                depth += 1
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+            if depth == 1:
+                found.append(
+                    (key, value, event.end_mark.index, frozenset(anchors), frozenset(aliases))
+                )
+                key = None
+    entries: dict[str, _Entry] = {}
+    previous = -1
+    for number, (key, value, value_end, anchors, aliases) in enumerate(found):
+        at = key.start_mark.index
+        start = text.rfind("\n", 0, at) + 1
+        if text[start:at].strip() not in ("", "?") or start <= previous:
+            raise RenderError(f"{what}: the key {key.value!r} does not start its own line")
+        previous = start
+        stop = len(text)
+        if number + 1 < len(found):
+            following = found[number + 1][0].start_mark.index
+            stop = text.rfind("\n", 0, following) + 1
+        if isinstance(value, _COLLECTION_START) and not value.flow_style:
+            # Up to the next key, less the blank lines and comments that lead into it.
+            end = _trim(text, start, stop, comments=True, column=key.start_mark.column)
+        else:
+            end = _line_end(text, value_end)
+            header = text[value.start_mark.index : _line_end(text, value.start_mark.index)]
+            if getattr(value, "style", None) in ("|", ">") and "+" not in header:
+                end = _trim(text, start, end, comments=False)  # "|+" keeps its trailing blanks
+        end = max(end, _line_end(text, key.end_mark.index))
+        entries[key.value] = _Entry(
+            start, end, key.value, at, key.end_mark.index, value, value_end, anchors, aliases
+        )
+    return entries
+
+
+def _line_end(text: str, index: int) -> int:
+    """Just past the line break of the line holding ``index`` (itself, if it starts a line)."""
+    if index > 0 and text[index - 1] == "\n":
+        return index
+    end = text.find("\n", index)
+    return len(text) if end == -1 else end + 1
+
+
+def _trim(text: str, start: int, end: int, *, comments: bool, column: int = 0) -> int:
+    """``end`` moved back over trailing blank lines (and comment or ``...`` lines at ``column``
+    or less, when ``comments``), never before the first line."""
+    first_line_end = _line_end(text, start)
+    while end > first_line_end:
+        line_start = text.rfind("\n", 0, end - 1) + 1
+        line = text[line_start:end]
+        stripped = line.lstrip()
+        if not stripped.strip() or (
+            comments
+            and len(line) - len(stripped) <= column
+            and (stripped.startswith("#") or _DOCUMENT_END.match(stripped))
         ):
-            stop -= 1
-        if key in extents:
-            return None
-        extents[key] = (number, stop)
-    return extents
+            end = line_start
+        else:
+            break
+    return end
+
+
+def _replacement(text: str, entry: _Entry, value: Any, indent: str, newline: str) -> str:
+    old = entry.value
+    old_style = getattr(old, "style", None)
+    quote = old_style if old_style in ('"', "'") and isinstance(value, str) else None
+    line_end = text.find("\n", entry.key_start) + 1 or len(text)
+    value_start = old.start_mark.index
+    if (
+        isinstance(old, (yaml.ScalarEvent, yaml.AliasEvent))
+        and old_style not in ("|", ">")
+        and entry.key_end <= value_start < entry.value_end <= line_end
+        and not isinstance(value, (dict, list))
+    ):
+        scalar = _scalar_text(value, quote)
+        if scalar is not None:
+            # Only the value's characters change: key spelling, spacing and comment stay.
+            return text[entry.start : value_start] + scalar + text[entry.value_end : entry.end]
+    if isinstance(old, _COLLECTION_START) and old.flow_style and isinstance(value, (dict, list)):
+        chunk = yaml.dump(
+            {entry.key: value},
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=10_000,
+            default_flow_style=True,
+        )
+        chunk = chunk.removeprefix("{").removesuffix("}\n") + "\n"  # a flow list stays flow
+    else:
+        chunk = _chunk(entry.key, value, quote)
+    return _lines(chunk, indent, newline)
+
+
+def _scalar_text(value: Any, quote: str | None) -> str | None:
+    """``value`` as one line of YAML in the given quoting style, or ``None`` if it takes more."""
+    dumped = _dump({"k": value}, quote)
+    prefix = {None: "k: ", '"': '"k": ', "'": "'k': "}[quote]
+    if not dumped.startswith(prefix) or dumped.count("\n") != 1:
+        return None
+    return dumped[len(prefix) : -1]
+
+
+def _lines(chunk: str, indent: str, newline: str) -> str:
+    """Dumped YAML lines, indented like the file's keys, in the file's line endings."""
+    return newline.join(indent + line if line else line for line in chunk.split("\n"))
 
 
 def image_to_dict(image: Image) -> dict[str, Any]:
@@ -1030,6 +1359,39 @@ def replace(document: SeedDocument, **changes: Any) -> SeedDocument:
     return dataclasses.replace(document, **changes)
 
 
+def is_link_url(url: str) -> bool:
+    """Whether a URL may become a link or an image source: http or https only."""
+    return url[:8].lower().startswith(LINK_SCHEMES)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def url_warnings(document: SeedDocument) -> list[str]:
+    """One line per URL that is kept but will never be a link or image (``javascript:``,
+    ``data:``, relative, ...), naming its key: accepted, but worth telling whoever sent it."""
+    lines: list[str] = []
+    for index, item in enumerate([document, *document.related]):
+        prefix = f"related[{index - 1}]." if index else ""
+        for name, url in zip(URL_KEYS, _URL_VALUES(item), strict=True):
+            # Most URLs are spelled in lower case: startswith() first spares lower() for them.
+            if url and not url.startswith(LINK_SCHEMES) and not is_link_url(url):
+                lines.append(_url_warning(prefix + name, url, "a link"))
+        for number, image in enumerate(item.images):
+            if image.url and not image.url.startswith(LINK_SCHEMES) and not is_link_url(image.url):
+                lines.append(_url_warning(f"{prefix}images[{number}].url", image.url, "an image"))
+    return lines
+
+
+_URL_VALUES = operator.attrgetter(*URL_KEYS.values())
+
+
+def _url_warning(key: str, url: str, shown_as: str) -> str:
+    scheme = _SCHEME.match(url)
+    kind = f"{scheme.group().lower()} URL" if scheme else "URL without http(s)://"
+    return f"{key}: {kind} is kept but will never be shown as {shown_as}"
+
+
 @dataclass
 class LoadedSeed:
     """One seed file read from disk: its key, hash, text and document, or why it failed."""
@@ -1041,12 +1403,24 @@ class LoadedSeed:
     document: SeedDocument | None = None
     error: str = ""
     unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)  # "path: key: what" lines
+
+
+SYMLINK_REFUSED = "is a symbolic link; not imported"
 
 
 def _read_regular_file(path: str, limit: int) -> bytes:
     """At most ``limit`` bytes of a regular file. A pipe, device or socket with a seed's name
     is refused: reading one could block forever (a FIFO) or never end (/dev/zero)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        # O_NOFOLLOW: a symbolic link swapped in after the folder was listed is refused too.
+        descriptor = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+        )
+    except OSError:
+        if os.path.islink(path):
+            raise SeedError(SYMLINK_REFUSED) from None
+        raise
     with open(descriptor, "rb") as handle:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
@@ -1072,7 +1446,8 @@ def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> 
         if digest == known_digest:
             return LoadedSeed(path, key, digest, unchanged=True)
         document = parse(data, path, max_bytes=max_bytes)
-        return LoadedSeed(path, key, digest, data.decode("utf-8"), document)
+        warnings = [f"{path}: {line}" for line in url_warnings(document)]
+        return LoadedSeed(path, key, digest, data.decode("utf-8"), document, warnings=warnings)
     except SeedError as error:
         error.path = path
         return LoadedSeed(path, key, error=str(error))
@@ -1080,3 +1455,14 @@ def load(path: str, known_digest: str = "", max_bytes: int = MAX_FILE_BYTES) -> 
         return LoadedSeed(
             path, key, error=f"{path}: cannot read the file: {error.strerror or error}"
         )
+    except Exception as error:  # whatever one file does is that file's failure, not the run's
+        return LoadedSeed(path, key, error=unexpected_failure(path, "read", error))
+
+
+def unexpected_failure(path: str, step: str, error: BaseException) -> str:
+    """The report line of a file that raised something no check foresaw (a bug, or input
+    nobody imagined): named, with the reason, so the run can go on with the other files."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0][:200] if lines else ""
+    detail = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+    return f"{path}: could not be {step}: unexpected {detail}"

@@ -54,6 +54,9 @@ tricky_words = st.sampled_from(
 field_text = awkward_text | tricky_words
 title_text = field_text.filter(lambda value: value.strip() != "")
 number = st.none() | st.integers(seedfile.INT_MIN, seedfile.INT_MAX)
+# The article's own scores have their editorial ranges; related items keep the feed's 32 bits.
+quality = st.none() | st.integers(seedfile.QUALITY_MIN, seedfile.QUALITY_MAX)
+heat = st.none() | st.integers(seedfile.HEAT_MIN, seedfile.HEAT_MAX)
 moment = st.none() | st.datetimes(
     min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)
 )
@@ -112,8 +115,8 @@ documents = st.builds(
     web_url=field_text,
     original_url=field_text,
     type=field_text,
-    quality=number,
-    heat=number,
+    quality=quality,
+    heat=heat,
     published=st.booleans(),
     provider=providers,
     topics=st.lists(title_text.filter(lambda t: len(t) <= 100), max_size=3),

@@ -55,7 +55,8 @@ def test_publishing_000_in_the_admin_exports_as_one_line_and_survives_reimport(
 
     report = StringIO()
     call_command("import_seeds", str(feed), stdout=report)
-    assert f"KEPT {KEY_000}: editor's published kept" in report.getvalue()
+    # The feed's file did not change: nothing to decide, so no KEPT line (issue 11, point 4).
+    assert "KEPT" not in report.getvalue() and "5 unchanged" in report.getvalue()
     assert Article.objects.get(key=KEY_000).published
     public = editor_client.get(reverse("curation:article-list")).content.decode()
     assert "Facial recognition cameras set to scan crowds" in public

@@ -27,7 +27,7 @@ def export(*args):
 def test_importing_and_exporting_the_real_seeds_gives_identical_files(real_seeds_dir, tmp_path):
     import_seeds([real_seeds_dir])
     out = export(tmp_path)
-    assert "5 written, 0 unchanged, 0 failed" in out
+    assert "5 written, 0 unchanged, 0 removed, 0 failed" in out
     for original in real_seeds_dir.iterdir():
         assert (tmp_path / original.name).read_bytes() == original.read_bytes()
 
@@ -85,7 +85,7 @@ def test_second_export_reports_unchanged_and_changed_only_leaves_files_alone(
     target = tmp_path / f"{KEY_000}.txt"
     stamp = target.stat().st_mtime_ns
     report = export_seeds(tmp_path, changed_only=True)
-    assert report.counts() == {"written": 0, "unchanged": 5, "failed": 0}
+    assert report.counts() == {"written": 0, "unchanged": 5, "removed": 0, "failed": 0}
     assert target.stat().st_mtime_ns == stamp
 
 

@@ -28,6 +28,7 @@ REFUSED = {
     "alias_bomb_scalar_expansion.txt": "aliases expand the front matter",
     "custom_local_tag.txt": ":3: invalid YAML front matter: YAML tags that construct objects",
     "deep_nesting.txt": ":3: invalid YAML front matter: exceeded maximum nesting depth",
+    "deep_nesting_below_the_parser_limit.txt": ":3: lists and mappings nest more than 64 levels",
     "duplicate_key_nested.txt": ":5: name: the key appears twice",
     "duplicate_key_title.txt": ":4: title: the key appears twice",
     "empty_file.txt": "the file is empty",
@@ -66,6 +67,9 @@ REFUSED = {
     "wrong_type_published_is_maybe.txt": ":3: published: must be true or false, got text 'maybe'",
     "wrong_type_quality_is_text.txt": ":3: quality: must be a whole number, got text 'high'",
     "wrong_type_quality_out_of_range.txt": ":3: quality: 99999999999 is out of range",
+    "quality_above_the_editorial_range.txt": ":3: quality: 1001 is out of range (0 to 1000)",
+    "heat_below_the_editorial_range.txt": ":3: heat: -2 is out of range (-1 to 1000)",
+    "too_many_topics.txt": ":3: topics: 101 entries; the limit is 100",
     "wrong_type_title_is_a_number.txt": ":2: title: must be text, got a whole number 42",
     "yaml_merge_key.txt": ":4: invalid YAML front matter: YAML merge keys (<<) are not allowed",
 }
@@ -205,14 +209,15 @@ def make_odd_names(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def make_special_files(folder: Path) -> dict[str, str]:
-    """A named pipe and a link to /dev/zero with seed names: reading either could hang."""
+    """A named pipe and a link to /dev/zero with seed names: reading either could hang (links
+    are refused before reading; a pipe when its type is seen)."""
     made = {}
     if hasattr(os, "mkfifo"):
         os.mkfifo(folder / "named_pipe.txt")
         made["named_pipe.txt"] = "not a regular file"
     if Path("/dev/zero").exists():
         (folder / "link_to_dev_zero.txt").symlink_to("/dev/zero")
-        made["link_to_dev_zero.txt"] = "not a regular file"
+        made["link_to_dev_zero.txt"] = "is a symbolic link; not imported"
     return made
 
 

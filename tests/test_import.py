@@ -102,12 +102,19 @@ def test_second_import_of_the_same_files_changes_nothing(seeds):
 
 
 def test_reimport_keeps_editor_published_flag_and_reports_it_kept(seeds):
+    """KEPT is what this run decided: said when a changed file met the editor's value, and
+    not repeated by runs that found the file unchanged (issue 11, point 4)."""
     import_seeds([seeds])
     editor_sets(KEY_000, published=True)
+    path = seeds / f"{KEY_000}.txt"
+    path.write_text(path.read_text().replace("quality: 8", "quality: 9"))
     out, _, error = run(seeds)
     assert error is None
     assert Article.objects.get(key=KEY_000).published is True
     assert f"KEPT {KEY_000}: editor's published kept" in out
+    out, _, error = run(seeds)
+    assert error is None and "KEPT" not in out
+    assert Article.objects.get(key=KEY_000).published is True
 
 
 def test_file_change_is_taken_where_the_editor_did_not_touch_the_field(seeds):

@@ -10,12 +10,12 @@ from curation import seedfile
 from curation.exporter import export_seeds
 from curation.importer import import_seeds
 from curation.models import Article, Provider, Topic
-from tests.strategies import documents, number
+from tests.strategies import documents, heat, quality
 
 pytestmark = pytest.mark.django_db
 
 editorial_edits = st.fixed_dictionaries(
-    {}, optional={"published": st.booleans(), "quality": number, "heat": number}
+    {}, optional={"published": st.booleans(), "quality": quality, "heat": heat}
 )
 
 PROPERTY_SETTINGS = settings(

@@ -7,7 +7,10 @@ from curation.progress import ProgressBar
 
 
 class Command(BaseCommand):
-    help = "Export every article as a seed file into OUTDIR, byte for byte where unedited."
+    help = (
+        "Export every article as a seed file into OUTDIR, byte for byte where unedited; files of"
+        " articles no longer selected are removed."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("outdir", help="Folder to write into (created if missing).")
@@ -18,6 +21,11 @@ class Command(BaseCommand):
             "--changed-only",
             action="store_true",
             help="Leave files alone whose content would not change.",
+        )
+        parser.add_argument(
+            "--keep-others",
+            action="store_true",
+            help="Do not remove files named like articles that the export no longer selects.",
         )
         parser.add_argument(
             "--json", action="store_true", help="Print the report as JSON instead of text."
@@ -35,6 +43,7 @@ class Command(BaseCommand):
                 options["outdir"],
                 published_only=options["published_only"],
                 changed_only=options["changed_only"],
+                keep_others=options["keep_others"],
                 progress=progress,
             )
         except ExportError as error:
@@ -42,6 +51,10 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         elif verbosity > 0:
+            for line in report.removed:
+                self.stdout.write(f"removed {line}")
+            for line in report.warnings:
+                self.stderr.write(self.style.WARNING(f"WARNING {line}"))
             for line in report.failed:
                 self.stderr.write(self.style.ERROR(f"FAILED {line}"))
             counts = report.counts()
@@ -50,5 +63,6 @@ class Command(BaseCommand):
             self.stdout.write(style(f"{summary} in {options['outdir']}"))
         if report.failed:
             raise CommandError(
-                f"{len(report.failed)} file(s) could not be written in {options['outdir']}."
+                f"{len(report.failed)} file(s) could not be written or removed in"
+                f" {options['outdir']}; each is left as it was."
             )

@@ -1,8 +1,8 @@
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from curation import seedfile
 from curation.importer import import_seeds
 from curation.progress import ProgressBar
 
@@ -39,8 +39,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-bytes",
             type=int,
-            default=seedfile.MAX_FILE_BYTES,
-            help=f"Refuse files larger than this (default {seedfile.MAX_FILE_BYTES:,}).",
+            default=settings.NEWSROOM_SEED_MAX_BYTES,
+            help=(
+                "Refuse files larger than this (default NEWSROOM_SEED_MAX_BYTES, "
+                f"{settings.NEWSROOM_SEED_MAX_BYTES:,})."
+            ),
         )
 
     def handle(self, *args, **options):
@@ -63,6 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         elif verbosity > 0:
             self._write_text(report, verbosity)
+        if not report.found and not report.failed:
+            # Nothing to import is not success: a wrong path or suffix would otherwise pass.
+            raise CommandError(f"no seed files found in {', '.join(options['paths'])}")
         if report.failed:
             raise CommandError(
                 f"{len(report.failed)} file(s) failed to import"
@@ -73,6 +79,8 @@ class Command(BaseCommand):
     def _write_text(self, report, verbosity):
         for line in report.failed:
             self.stderr.write(self.style.ERROR(f"FAILED {line}"))
+        for line in report.warnings:
+            self.stdout.write(self.style.WARNING(f"WARNING {line}"))
         for conflict in report.conflicts:
             self.stdout.write(self.style.WARNING(f"CONFLICT {conflict}"))
         for key, fields in report.kept.items():
