@@ -6,15 +6,22 @@ how a change is written (history rows, version, refusing stale saves) lives in `
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.db.models import Prefetch, Q
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 
 from . import editorial
 from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm
@@ -24,9 +31,12 @@ from .models import (
     Article,
     ArticleChange,
     ArticleImage,
+    ArticleTopic,
     Provider,
+    RelatedItem,
     Topic,
 )
+from .templatetags.feedtext import isolate_text, isolated
 
 # What the feed sends, which only superusers may correct by hand.
 SOURCE_FIELDS = ("title", "excerpt", "category", "type", "published_at", "provider", *URL_FIELDS)
@@ -43,15 +53,167 @@ BOOKKEEPING_FIELDS = (
     "extra",
     "provider_extra",
     "source_hash",
-    "source_text",
+    "source_shown",
     "created_at",
     "updated_at",
 )
 # Shown for everyone, computed, never a form field.
 DISPLAY_FIELDS = ("topic_list", "image_gallery", "related_coverage")
+# The feed's text as editors see it (read-only): isolated, so bidi controls cannot spoof it.
+SHOWN_FEED_FIELDS = {
+    "title": "title_shown",
+    "excerpt": "excerpt_shown",
+    "provider": "provider_shown",
+}
 # Image widths in pixels; heights follow the picture's own proportions.
 THUMBNAIL_WIDTH = 64
 GALLERY_WIDTH = 160
+# However much an article holds (a hostile seed had 40,000 topics), a page shows a bounded part:
+# topics per change-list row, entries per list on the change form, choices per filter.
+LIST_TOPICS = 5
+FORM_LIST_LIMIT = 100
+FILTER_CHOICES = 25
+# How much of ``secured`` anyone sees, on every page and for every role.
+SECURED_SHOWN = 24
+
+
+def secured_preview(secured: str) -> str:
+    """The opaque ``secured`` value as editors may see it: its beginning and its length."""
+    return f"{Truncator(secured).chars(SECURED_SHOWN)} ({len(secured)} characters)"
+
+
+# A top-level ``secured:`` key in front matter (quoted or not); its value runs on over the
+# indented lines that follow (a block or folded scalar).
+_SECURED_KEY = re.compile(r"""^(?:secured|"secured"|'secured')[ \t]*:""")
+
+
+def source_without_secret(source: str, secured: str) -> str:
+    """The seed file's text with the value of its ``secured`` key truncated."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not _SECURED_KEY.match(line):
+            out.append(line)
+            continue
+        stop = index
+        while stop < len(lines) and (not lines[stop].strip() or lines[stop][:1] in " \t"):
+            stop += 1
+        while stop > index and not lines[stop - 1].strip():
+            stop -= 1  # blank lines before the next key are layout, not the value
+        newline = "\r\n" if line.endswith("\r\n") else "\n"
+        out.append(f"secured: {secured_preview(secured)} [hidden]{newline}")
+        index = stop
+    text = "".join(out)
+    # Also wherever the value appears verbatim outside that key (it should not, but).
+    if len(secured) > SECURED_SHOWN:
+        text = text.replace(secured, secured_preview(secured))
+    return text
+
+
+class MostUsedListFilter(admin.SimpleListFilter):
+    """The most used values of a field, not all of them, so the page stays small whatever the
+    data holds; the selected value is always listed. Subclasses say how to count and name."""
+
+    template = "admin/curation/article/most_used_filter.html"
+    shown = FILTER_CHOICES
+    # Where to look up a value not listed (the admin list of providers or topics), if anywhere.
+    more_url = ""
+
+    def most_used(self, limit: int) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def label(self, value: str) -> str | None:
+        return value
+
+    def lookups(self, request, model_admin):
+        choices = self.most_used(self.shown + 1)
+        self.more = len(choices) > self.shown
+        choices = choices[: self.shown]
+        selected = self.value()
+        if selected is not None and selected not in {value for value, _ in choices}:
+            label = self.label(selected)
+            if label is not None:
+                choices.append((selected, label))
+        return sorted(choices, key=lambda choice: choice[1].casefold())
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(**{self.parameter_name: self.value()})
+
+
+class CategoryFilter(MostUsedListFilter):
+    title = "category"
+    parameter_name = "category__exact"
+    field_name = "category"
+
+    def most_used(self, limit):
+        counted = (
+            Article.objects.order_by()
+            .values_list(self.field_name)
+            .annotate(n=Count("id"))
+            .order_by("-n", self.field_name)[:limit]
+        )
+        return [(value, value or "(empty)") for value, _ in counted]
+
+    def label(self, value):
+        return value or "(empty)"
+
+
+class TypeFilter(CategoryFilter):
+    title = "type"
+    parameter_name = "type__exact"
+    field_name = "type"
+
+
+class ProviderFilter(MostUsedListFilter):
+    title = "provider"
+    parameter_name = "provider__id__exact"
+
+    @property
+    def more_url(self) -> str:
+        return reverse("admin:curation_provider_changelist")
+
+    def most_used(self, limit):
+        counted = (
+            Article.objects.filter(provider__isnull=False)
+            .order_by()
+            .values_list("provider")
+            .annotate(n=Count("id"))
+            .order_by("-n", "provider")[:limit]
+        )
+        names = Provider.objects.in_bulk([pk for pk, _ in counted])
+        return [(str(pk), str(names[pk])) for pk, _ in counted if pk in names]
+
+    def label(self, value):
+        provider = Provider.objects.filter(pk=value).first() if value.isdigit() else None
+        return str(provider) if provider is not None else None
+
+
+class TopicFilter(MostUsedListFilter):
+    title = "topic"
+    parameter_name = "topics__id__exact"
+
+    @property
+    def more_url(self) -> str:
+        return reverse("admin:curation_topic_changelist")
+
+    def most_used(self, limit):
+        counted = (
+            ArticleTopic.objects.order_by()
+            .values_list("topic")
+            .annotate(n=Count("id"))
+            .order_by("-n", "topic")[:limit]
+        )
+        names = Topic.objects.in_bulk([pk for pk, _ in counted])
+        return [(str(pk), names[pk].name) for pk, _ in counted if pk in names]
+
+    def label(self, value):
+        topic = Topic.objects.filter(pk=value).first() if value.isdigit() else None
+        return topic.name if topic is not None else None
 
 
 class RangeListFilter(admin.SimpleListFilter):
@@ -115,13 +277,34 @@ class HeatFilter(RangeListFilter):
 
 
 class ArticleChangeList(ChangeList):
-    """The change list leaves the heavy text columns in the database."""
+    """The change list leaves the heavy text columns in the database, and fetches a bounded
+    part of each row's topics and images (with the number of topics, for "+ N more")."""
 
     def get_queryset(self, request, exclude_parameters=None):
+        # A correlated subquery, so it is counted for the page's rows only.
+        topic_count = (
+            ArticleTopic.objects.filter(article=OuterRef("pk"))
+            .order_by()
+            .values("article")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        first_safe_image = ArticleImage.objects.filter(
+            Q(url__istartswith="http://") | Q(url__istartswith="https://")
+        ).order_by("position")[:1]
         return (
             super()
             .get_queryset(request, exclude_parameters)
             .defer("source_text", "body", "secured", "extra", "provider_extra")
+            .annotate(topic_count=Coalesce(Subquery(topic_count), 0))
+            .prefetch_related(
+                Prefetch(
+                    "topics",
+                    queryset=Topic.objects.order_by("articletopic__position")[:LIST_TOPICS],
+                    to_attr="first_topics",
+                ),
+                Prefetch("images", queryset=first_safe_image, to_attr="first_safe_images"),
+            )
         )
 
 
@@ -131,29 +314,29 @@ class ArticleAdmin(admin.ModelAdmin):
     # The editable columns sit next to the title, so they stay in view on narrow screens.
     list_display = [
         "thumbnail",
-        "title",
+        "title_shown",
         "published",
         "quality",
         "heat",
-        "provider",
+        "provider_shown",
         "published_at",
         "topic_names",
     ]
-    list_display_links = ["title"]
+    list_display_links = ["title_shown"]
     list_editable = list(EDITORIAL_FIELDS)
     list_filter = [
         "published",
-        "category",
-        "type",
-        ("provider", admin.RelatedOnlyFieldListFilter),
-        "topics",
+        CategoryFilter,
+        TypeFilter,
+        ProviderFilter,
+        TopicFilter,
         QualityFilter,
         HeatFilter,
     ]
     date_hierarchy = "published_at"
     search_fields = ["title", "excerpt", "provider__name"]
     search_help_text = "Title, excerpt or provider name."
-    sortable_by = ["title", "provider", "published_at", "published", "quality", "heat"]
+    sortable_by = ["title_shown", "provider_shown", "published_at", "published", "quality", "heat"]
     list_per_page = 100
     show_full_result_count = False
     autocomplete_fields = ["provider"]
@@ -174,15 +357,9 @@ class ArticleAdmin(admin.ModelAdmin):
     # -- querysets ------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("provider")
-            .prefetch_related(
-                Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position")),
-                Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
-            )
-        )
+        # No prefetching here: the change list fetches bounded parts (ArticleChangeList), the
+        # change form's lists their first FORM_LIST_LIMIT entries.
+        return super().get_queryset(request).select_related("provider")
 
     def get_changelist(self, request, **kwargs):
         return ArticleChangeList
@@ -196,15 +373,34 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return [*BOOKKEEPING_FIELDS, *DISPLAY_FIELDS]
-        return [*SOURCE_FIELDS, "body", *BOOKKEEPING_FIELDS, *DISPLAY_FIELDS]
+        return [
+            *SOURCE_FIELDS,
+            *SHOWN_FEED_FIELDS.values(),
+            "body",
+            *BOOKKEEPING_FIELDS,
+            *DISPLAY_FIELDS,
+        ]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if not request.user.is_superuser:
+            # Read-only feed text is shown isolated (bidi controls stay inside it).
+            fieldsets = [
+                (title, {**options, "fields": [_shown_as(name) for name in options["fields"]]})
+                for title, options in fieldsets
+            ]
         if obj is not None and self.has_change_permission(request, obj):
             return fieldsets
         # Nothing to protect on a new article or a view-only page.
         editorial_fields = [name for name in fieldsets[0][1]["fields"] if name in EDITORIAL_FIELDS]
         return [(fieldsets[0][0], {"fields": editorial_fields}), *fieldsets[1:]]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The page's heading and <title>: plain text, so Unicode's own isolate marks
+            # (FSI ... PDI) keep the title's bidi controls inside it.
+            context["subtitle"] = isolate_text(obj.title)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # -- saving ---------------------------------------------------------------------------
 
@@ -255,12 +451,16 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def _set_value(self, request, queryset, field_name):
         """Ask for the value on a page of its own, then write it to every selected article."""
-        form = SetValueForm(request.POST if "apply" in request.POST else None)
+        data = request.POST if "apply" in request.POST else None
+        form = SetValueForm(data, field_name=field_name)
         if form.is_bound and form.is_valid():
             value = form.cleaned_data["value"]
             done = f"{field_name.capitalize()} set to {value} on {{count}}."
-            self._apply_action(request, queryset, field_name, value, done)
-            return None
+            try:
+                self._apply_action(request, queryset, field_name, value, done)
+                return None
+            except ValidationError as refused:
+                form.add_error("value", refused.message_dict.get(field_name, refused.messages))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Set {field_name} on {_articles(queryset.count())}",
@@ -278,17 +478,21 @@ class ArticleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/curation/article/set_value.html", context)
 
     def _apply_action(self, request, queryset, field_name, value, done):
-        """Write the value, then say how many articles changed: ``done`` has a ``{count}``."""
-        changed = editorial.apply_editorial_changes(
+        """Write the value, then say how many articles changed: ``done`` has a ``{count}``.
+
+        Both counts come from the write itself: counting the queryset again afterwards would
+        re-run its filter ("Published: No" matches none of the articles just published).
+        """
+        applied = editorial.apply_editorial_changes(
             queryset, {field_name: value}, user=request.user, via=ArticleChange.Via.ACTION
         )
-        message = done.format(count=_articles(changed))
-        unchanged = queryset.count() - changed
-        if unchanged == 1:
+        message = done.format(count=_articles(applied.changed))
+        if applied.unchanged == 1:
             message += " 1 already had that value and was left as it was."
-        elif unchanged:
-            message += f" {unchanged} already had that value and were left as they were."
-        self.message_user(request, message, messages.SUCCESS if changed else messages.WARNING)
+        elif applied.unchanged:
+            message += f" {applied.unchanged} already had that value and were left as they were."
+        level = messages.SUCCESS if applied.changed else messages.WARNING
+        self.message_user(request, message, level)
 
     # -- history --------------------------------------------------------------------------
 
@@ -311,7 +515,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, obj):
-        image = next((image for image in obj.images.all() if image.safe_url), None)
+        image = next(iter(obj.first_safe_images), None)
         if image is None:
             return ""
         return format_html(
@@ -320,31 +524,68 @@ class ArticleAdmin(admin.ModelAdmin):
             THUMBNAIL_WIDTH,
         )
 
+    def action_checkbox(self, obj):
+        # Django's, with the title in the row's label isolated (an attribute cannot hold <bdi>).
+        label = gettext("Select this object for an action - {}").format(isolate_text(obj.title))
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": label}, check_test=lambda value: False
+        )
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
+
+    @admin.display(description="Title", ordering="title")
+    def title_shown(self, obj):
+        return isolated(obj.title)
+
+    @admin.display(description="Excerpt")
+    def excerpt_shown(self, obj):
+        return isolated(obj.excerpt) if obj.excerpt else "—"
+
+    @admin.display(description="Provider", ordering="provider")
+    def provider_shown(self, obj):
+        return isolated(obj.provider) if obj.provider is not None else "—"
+
     @admin.display(description="Topics")
     def topic_names(self, obj):
-        return ", ".join(topic.name for topic in obj.topics.all())
+        """The first LIST_TOPICS topics (all ArticleChangeList prefetches), then how many more."""
+        shown = obj.first_topics
+        names = format_html_join(", ", "{}", ((isolated(topic.name),) for topic in shown))
+        more = obj.topic_count - len(shown)
+        return format_html("{} + {} more", names, more) if more > 0 else names
 
     @admin.display(description="Topics (in feed order)")
     def topic_list(self, obj):
-        return self.topic_names(obj) or "—"
+        if obj.pk is None:
+            return "—"
+        rows = ArticleTopic.objects.filter(article=obj).select_related("topic")
+        shown = [row.topic.name for row in rows.order_by("position")[:FORM_LIST_LIMIT]]
+        if not shown:
+            return "—"
+        names = format_html_join(", ", "{}", ((isolated(name),) for name in shown))
+        return _and_more(names, rows, len(shown))
 
     @admin.display(description="Images")
     def image_gallery(self, obj):
+        if obj.pk is None:
+            return "—"
+        images = ArticleImage.objects.filter(article=obj)
         items = [
             format_html(
                 "{} {} <small>{}</small>",
                 _linked_image(image.safe_url, GALLERY_WIDTH),
-                image.title or image.url or "(no URL)",
-                image.attribution,
+                isolated(image.title or image.url or "(no URL)"),
+                isolated(image.attribution) if image.attribution else "",
             )
-            for image in obj.images.all()
+            for image in images.order_by("position")[:FORM_LIST_LIMIT]
         ]
-        return _ordered_list(items)
+        return _and_more(_ordered_list(items), images, len(items))
 
     @admin.display(description="Related coverage")
     def related_coverage(self, obj):
+        if obj.pk is None:
+            return "—"
+        related = RelatedItem.objects.filter(article=obj)
         items = []
-        for item in obj.related_items.select_related("provider").order_by("position"):
+        for item in related.select_related("provider").order_by("position")[:FORM_LIST_LIMIT]:
             image = next(iter(item.safe_images), None)
             title = item.title or "(untitled)"
             items.append(
@@ -354,21 +595,29 @@ class ArticleAdmin(admin.ModelAdmin):
                     format_html(
                         '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>',
                         item.link,
-                        title,
+                        isolated(title),
                     )
                     if item.link
-                    else title,
-                    item.provider or "",
+                    else isolated(title),
+                    isolated(item.provider) if item.provider else "",
                     item.published_at.date() if item.published_at else "",
                 )
             )
-        return _ordered_list(items)
+        return _and_more(_ordered_list(items), related, len(items))
 
     @admin.display(description="Secured (opaque, never editable)")
     def secured_preview(self, obj):
         if not obj.secured:
             return "—"
-        return f"{Truncator(obj.secured).chars(24)} ({len(obj.secured)} characters)"
+        return secured_preview(obj.secured)
+
+    @admin.display(description="Source text (secured shortened)")
+    def source_shown(self, obj):
+        if not obj.source_text:
+            return "—"
+        return format_html(
+            '<pre class="source-text">{}</pre>', source_without_secret(obj.source_text, obj.secured)
+        )
 
     @admin.display(description="Edited since import", boolean=True)
     def edited_since_import(self, obj):
@@ -398,6 +647,18 @@ def _ordered_list(items: list[str]) -> str:
     return format_html("<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((i,) for i in items)))
 
 
+def _and_more(shown: str, rows, count: int) -> str:
+    """``shown`` (the first ``count`` of ``rows``), then how many were left out, if any."""
+    if count < FORM_LIST_LIMIT:
+        return shown
+    more = rows.count() - count
+    return format_html("{} <p>and {} more</p>", shown, more) if more else shown
+
+
+def _shown_as(name: str) -> str:
+    return SHOWN_FEED_FIELDS.get(name, name)
+
+
 class SharedByArticlesAdmin(admin.ModelAdmin):
     """Providers and topics are shared by many articles and written into each one's seed file.
 
@@ -412,19 +673,32 @@ class SharedByArticlesAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="Articles")
+    def articles_link(self, obj):
+        """The article list filtered by this one (how to filter by a value the list's filter
+        does not show: it lists only the most used)."""
+        return format_html(
+            '<a href="{}?{}={}">articles</a>',
+            reverse("admin:curation_article_changelist"),
+            self.article_filter,
+            obj.pk,
+        )
+
 
 @admin.register(Provider)
 class ProviderAdmin(SharedByArticlesAdmin):
     """Superusers may add a provider, to correct an article's provider to one not yet known."""
 
-    list_display = ["name", "domain"]
+    list_display = ["name", "domain", "articles_link"]
     search_fields = ["name", "domain"]
+    article_filter = ProviderFilter.parameter_name
 
 
 @admin.register(Topic)
 class TopicAdmin(SharedByArticlesAdmin):
-    list_display = ["name"]
+    list_display = ["name", "articles_link"]
     search_fields = ["name"]
+    article_filter = TopicFilter.parameter_name
 
     def has_add_permission(self, request):
         return False

@@ -1,11 +1,43 @@
-"""Forms for the article admin: the version an edit starts from, and the bulk-action values."""
+"""Forms for the article admin: the version an edit starts from, what a save really changes,
+and the bulk-action values."""
 
 from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
 
 from django import forms
 
 from .editorial import StaleVersion
-from .models import EDITORIAL_FIELDS, Article, ArticleChange
+from .models import EDITORIAL_FIELDS, SCORE_RANGES, Article, ArticleChange, score_validators
+
+
+def as_browser_returns(text: str, *, multiline: bool) -> str:
+    """``text`` as a browser hands it back from a form field nobody touched, line breaks as LF.
+
+    The HTML parser reads CR LF and a lone CR as LF and NUL as U+FFFD; a single-line input drops
+    line breaks from its value; the form is sent with CR LF line breaks. Both the stored and the
+    submitted value go through this before they are compared, so a value shown and sent back
+    unchanged compares equal to what is stored, whatever its line endings.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+    return text if multiline else text.replace("\n", "")
+
+
+def with_line_endings_of(stored: str, submitted: str) -> str:
+    """An edited text with the line breaks its stored version uses (CR LF if it used only
+    those, else LF), so changing one word of a body does not rewrite every line of it."""
+    text = submitted.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r\n" in stored and "\n" not in stored.replace("\r\n", ""):
+        return text.replace("\n", "\r\n")
+    return text
+
+
+def limit_to_score_range(field: forms.Field, name: str) -> None:
+    """Give a form field a score's range: its validators, and min/max for the browser."""
+    lowest, highest = SCORE_RANGES[name]
+    field.validators.extend(score_validators(name))
+    field.widget.attrs.update(min=lowest, max=highest)
 
 
 class VersionedArticleForm(forms.ModelForm):
@@ -30,6 +62,31 @@ class VersionedArticleForm(forms.ModelForm):
             self.fields["expected_version"].initial = self.instance.version
         else:
             self.fields["expected_version"].required = False
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField):
+                # Feed text is kept as sent: no form may trim what nobody edited.
+                field.strip = False
+            if name in SCORE_RANGES:
+                limit_to_score_range(field, name)
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """The fields whose submitted value differs from the stored one.
+
+        Text is compared as a browser returns it (``as_browser_returns``); every other field by
+        its value (``Field.has_changed``: 7 and "7" are equal, a time shown without its
+        microseconds and sent back is unchanged).
+        """
+        return [name for name in self.fields if self._differs(name)]
+
+    def _differs(self, name: str) -> bool:
+        bound = self[name]
+        field = bound.field
+        if isinstance(field, forms.CharField):
+            multiline = isinstance(field.widget, forms.Textarea)
+            stored = as_browser_returns(bound.initial or "", multiline=multiline)
+            return stored != as_browser_returns(bound.data or "", multiline=multiline)
+        return field.has_changed(bound.initial, bound.data)
 
     @property
     def edited_fields(self) -> list[str]:
@@ -41,6 +98,8 @@ class VersionedArticleForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if self.instance.pk is not None:
+            self._keep_what_nobody_changed(cleaned)
         expected = cleaned.get("expected_version")
         if (
             self.instance.pk is not None
@@ -57,6 +116,29 @@ class VersionedArticleForm(forms.ModelForm):
                 code="stale",
             )
         return cleaned
+
+    def clean_title(self) -> str:
+        # Not stripped (see __init__), so white space alone must be refused here, as the codec
+        # refuses it on import.
+        title = self.cleaned_data["title"]
+        if not title.strip():
+            raise forms.ValidationError("A title needs more than white space.", code="required")
+        return title
+
+    def _keep_what_nobody_changed(self, cleaned: dict[str, Any]) -> None:
+        """Untouched fields keep their stored value exactly (an error reading them back, such as
+        a local time that is ambiguous at a clock change, is no reason to refuse the save);
+        edited text keeps the line breaks of the stored text."""
+        editable = {f.name for f in Article._meta.fields if f.editable and not f.primary_key}
+        for name in self.fields:
+            if name not in editable:
+                continue  # the version carried, the change list's row id
+            stored = getattr(self.instance, name)
+            if name not in self.changed_data:
+                self.errors.pop(name, None)
+                cleaned[name] = stored
+            elif isinstance(stored, str) and isinstance(cleaned.get(name), str):
+                cleaned[name] = with_line_endings_of(stored, cleaned[name])
 
 
 def _shown(value: object) -> str:
@@ -79,4 +161,10 @@ class SetValueForm(forms.Form):
     """The value a bulk action such as "Set quality…" writes to every selected article."""
 
     # Required: an empty box submitted by mistake must not wipe hundreds of scores.
-    value = forms.IntegerField(help_text="A whole number.")
+    value = forms.IntegerField()
+
+    def __init__(self, *args, field_name: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        limit_to_score_range(self.fields["value"], field_name)
+        lowest, highest = SCORE_RANGES[field_name]
+        self.fields["value"].help_text = f"A whole number from {lowest} to {highest}."

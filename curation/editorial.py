@@ -11,13 +11,14 @@ The admin's change form, its change list (``list_editable``) and its bulk action
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Article, ArticleChange, Provider, json_safe
+from .models import Article, ArticleChange, Provider, PublicState, json_safe
 
 # Rows updated per UPDATE statement, to stay far below every database's parameter limit.
 CHUNK_SIZE = 500
@@ -44,6 +45,18 @@ class StaleVersion(Exception):
         )
 
 
+class Applied(NamedTuple):
+    """What one call did, counted inside its transaction (so a message built from it holds
+    whatever filter chose the articles): articles written, and articles it was given."""
+
+    changed: int
+    matched: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.matched - self.changed
+
+
 def apply_editorial_changes(
     target: Article | models.QuerySet,
     changes: Mapping[str, Any],
@@ -51,13 +64,15 @@ def apply_editorial_changes(
     user: Any,
     via: str,
     expected_version: int | None = None,
-) -> int:
+) -> Applied:
     """Set ``changes`` (field name -> new value) on one article or a queryset of articles.
 
     Only articles where at least one value really differs are written; each of them gets its
     ``version`` raised by one and one ``ArticleChange`` row per differing field (old -> new).
     With ``expected_version`` (one article only) the save is refused with ``StaleVersion`` unless
-    the article is still at that version. Returns how many articles changed.
+    the article is still at that version. A value its field's validators refuse (a score outside
+    its range, say) raises ``ValidationError`` naming the field, before anything is written.
+    Returns how many articles changed and how many there were.
 
     ``target`` may be an ``Article`` instance, whose attributes are updated to match.
     """
@@ -65,7 +80,8 @@ def apply_editorial_changes(
     if expected_version is not None and not single:
         raise TypeError("expected_version needs a single article")
     if not changes:
-        return 0
+        return Applied(0, 0)
+    _validate(changes)
     columns = {_field(name).attname: _column_value(name, value) for name, value in changes.items()}
     if single:
         rows = Article.objects.filter(pk=target.pk)
@@ -98,7 +114,7 @@ def apply_editorial_changes(
                 for column in differing
             )
         if not changed_ids:
-            return 0
+            return Applied(0, len(current))
         now = timezone.now()
         for start in range(0, len(changed_ids), CHUNK_SIZE):
             chunk = changed_ids[start : start + CHUNK_SIZE]
@@ -111,12 +127,28 @@ def apply_editorial_changes(
                 raise StaleVersion(target if single else None, expected_version or 0, None)
         _readable(history)
         ArticleChange.objects.bulk_create(history)
+        if any(change.field == "published" for change in history):
+            PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
     if single:
         for column, value in columns.items():
             setattr(target, column, value)
         target.version = current[0]["version"] + 1
         target.updated_at = now
-    return len(changed_ids)
+    return Applied(len(changed_ids), len(current))
+
+
+def _validate(changes: Mapping[str, Any]) -> None:
+    """Run each field's own validators (the score ranges among them) on its new value."""
+    errors: dict[str, list[str]] = {}
+    for name, value in changes.items():
+        if isinstance(value, models.Model):
+            continue
+        try:
+            _field(name).run_validators(value)
+        except ValidationError as refused:
+            errors[name] = refused.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _field(name: str) -> models.Field:

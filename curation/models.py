@@ -8,12 +8,16 @@ import re
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import IsNull
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 
 from . import seedfile
 
@@ -23,6 +27,28 @@ EDITORS_GROUP = "Editors"
 URL_FIELDS = tuple(seedfile.URL_KEYS.values())
 # The URL fields that name the article itself, in the order a reader's link prefers them.
 LINK_FIELDS = ("web_url", "original_url", "source_url")
+# Each editorial score's one range (the codec's constants): model validators, so every form over
+# an article enforces it; the admin's forms and ``editorial.apply_editorial_changes`` read it
+# here; the check constraints below make the database refuse the rest.
+SCORE_RANGES = {
+    "quality": (seedfile.QUALITY_MIN, seedfile.QUALITY_MAX),
+    "heat": (seedfile.HEAT_MIN, seedfile.HEAT_MAX),
+}
+
+
+def score_validators(name: str) -> list:
+    """Both ends of a score's range, with a message that names the field and the range."""
+    lowest, highest = SCORE_RANGES[name]
+    message = (
+        f"{name.capitalize()} runs from {lowest} to {highest}; %(value)s is outside that range."
+    )
+    return [MinValueValidator(lowest, message=message), MaxValueValidator(highest, message=message)]
+
+
+def score_in_range(name: str) -> Q:
+    """The check constraint's condition: empty (not rated) or inside the range."""
+    lowest, highest = SCORE_RANGES[name]
+    return Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": lowest, f"{name}__lte": highest})
 
 
 def new_article_key() -> str:
@@ -31,8 +57,8 @@ def new_article_key() -> str:
 
 
 def safe_url(url: str) -> str:
-    """The URL if it may become a link or an image source (http or https), else ``""``."""
-    return url if url[:8].lower().startswith(("http://", "https://")) else ""
+    """The URL if it may become a link or an image source (``seedfile.is_link_url``), else ``""``."""
+    return url if seedfile.is_link_url(url) else ""
 
 
 def first_safe_link(item: object) -> str:
@@ -238,10 +264,24 @@ class Article(models.Model):
         default=False, help_text="Tick to show this article on the public site."
     )
     quality = models.IntegerField(
-        null=True, blank=True, help_text="Editorial quality score; higher ranks better."
+        null=True,
+        blank=True,
+        validators=score_validators("quality"),
+        help_text=(
+            f"How good the article is, from {seedfile.QUALITY_MIN} (poor) to "
+            f"{seedfile.QUALITY_MAX}; higher ranks better (the feed's own scores run to about "
+            "200). Empty means not rated."
+        ),
     )
     heat = models.IntegerField(
-        null=True, blank=True, help_text="How hot the story is right now; -1 means not rated."
+        null=True,
+        blank=True,
+        validators=score_validators("heat"),
+        help_text=(
+            f"How hot the story is right now: 0 is cold, 50 hot, 100 burning, up to "
+            f"{seedfile.HEAT_MAX} for the exceptional. {seedfile.HEAT_MIN} (or empty) means "
+            "not rated."
+        ),
     )
 
     provider = models.ForeignKey(
@@ -331,6 +371,15 @@ class Article(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(key=""), name="article_key_not_empty"),
             models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
+            # Migration 0006_score_ranges refuses to add these while a row is out of range.
+            *(
+                models.CheckConstraint(
+                    condition=score_in_range(name),
+                    name=f"article_{name}_range",
+                    violation_error_message=f"{name.capitalize()} runs from {low} to {high}.",
+                )
+                for name, (low, high) in SCORE_RANGES.items()
+            ),
         ]
 
     def __str__(self) -> str:
@@ -553,3 +602,43 @@ class ArticleChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value!r} → {self.new_value!r}"
+
+
+class PublicState(models.Model):
+    """One row: when the public site last lost or changed a story in a way that no published
+    article's ``updated_at`` shows (an unpublish, a deletion).
+
+    The public validators (Last-Modified) and the cache keys of the facets and counts combine
+    ``changed_at`` with the latest ``updated_at`` of the articles (curation/filters.py), so they
+    move forward whatever publishes, unpublishes, edits or deletes a public story. Publishing and
+    editing move ``updated_at`` itself; what takes a story away calls ``PublicState.touch()``:
+    ``apply_editorial_changes`` and the importer when ``published`` changes, and the
+    ``post_delete`` signal below for deletions (the admin's and ``QuerySet.delete()``'s alike).
+    """
+
+    changed_at = models.DateTimeField(
+        help_text="When a story last left the public site (unpublished or deleted)."
+    )
+
+    class Meta:
+        verbose_name = "public state"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="public_state_one_row")]
+
+    def __str__(self) -> str:
+        return f"public site changed at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def touch(cls) -> None:
+        """Move the public validators forward (inside the caller's transaction, if any)."""
+        now = timezone.now()
+        if not cls.objects.filter(pk=1).update(changed_at=now):
+            cls.objects.update_or_create(pk=1, defaults={"changed_at": now})
+
+
+@receiver(post_delete, sender=Article, dispatch_uid="curation.public_article_deleted")
+def _public_article_deleted(sender, instance: Article, **kwargs) -> None:
+    # A signal, not a call in each place that deletes: the admin's delete view and action and any
+    # QuerySet.delete() all end here (a receiver also stops Django from fast-deleting articles
+    # without sending it). A draft leaving changes nothing public, so it moves nothing.
+    if instance.published:
+        PublicState.touch()

@@ -273,7 +273,7 @@ def test_changelist_shows_a_thumbnail_only_for_http_images(super_client):
 
 def test_changelist_shows_topics_in_feed_order_and_the_editorial_inputs(super_client, article):
     html = super_client.get(CHANGELIST).content.decode()
-    assert "AI, Transport" in html
+    assert '<bdi dir="auto">AI</bdi>, <bdi dir="auto">Transport</bdi>' in html
     for name in ("published", "quality", "heat"):
         assert f'name="form-0-{name}"' in html
     assert f'name="form-0-expected_version" value="{article.version}"' in html
