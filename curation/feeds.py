@@ -1,4 +1,9 @@
-"""RSS and Atom feeds of the published articles, filtered like the list page."""
+"""RSS and Atom feeds of the published articles, filtered like the list page.
+
+Feed text is plain text in XML, with no element to isolate it in: its bidi embedding, override
+and isolate controls (U+202A-U+202E, U+2066-U+2069) are removed, so a title holding U+202E cannot
+show "gnp.exe" as "exe.png" in a feed reader. The pages isolate instead (templatetags/feedtext).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 
+from newsroom.security import absolute_url
+
 from .filters import ArticleFilter
 from .models import Article
-from .views import TOPICS_PREFETCH, first_rows
+from .templatetags.feedtext import without_bidi_controls
+from .views import STORY_ITEMS, first_rows, first_topics, shown_topics
 
 FEED_SIZE = 50
 
@@ -46,33 +54,47 @@ class ArticleRssFeed(Feed):
         return f"?{query.urlencode()}" if query else ""
 
     def title(self, filterset: ArticleFilter) -> str:
-        described = filterset.describe()
+        described = without_bidi_controls(filterset.describe())
         return f"Newsroom: {described}" if described else "Newsroom: latest stories"
 
     def description(self, filterset: ArticleFilter) -> str:
         return "Stories picked by the Newsroom editors."
 
+    # Links come out absolute from newsroom.security.absolute_url (Feed leaves absolute URLs
+    # alone), so the feed names the configured site, never the Host header's port.
     def link(self, filterset: ArticleFilter) -> str:
-        return reverse("curation:article-list") + self._query(filterset)
-
-    def feed_url(self, filterset: ArticleFilter) -> str:
-        return reverse(self.url_name) + self._query(filterset)
-
-    def items(self, filterset: ArticleFilter):
-        # The first page of the list's keyset reading (partial indexes, no OFFSET, no count).
-        return first_rows(
-            filterset.qs, Article.objects.for_listing(), filterset, FEED_SIZE, (TOPICS_PREFETCH,)
+        return absolute_url(
+            filterset.request, reverse("curation:article-list") + self._query(filterset)
         )
 
+    def feed_url(self, filterset: ArticleFilter) -> str:
+        return absolute_url(filterset.request, reverse(self.url_name) + self._query(filterset))
+
+    def items(self, filterset: ArticleFilter):
+        # The first page of the list's keyset reading (partial indexes, no OFFSET, no count);
+        # each item's first STORY_ITEMS topics, as on the story page.
+        rows = first_rows(
+            filterset.qs,
+            Article.objects.for_listing(),
+            filterset,
+            FEED_SIZE,
+            (first_topics(STORY_ITEMS),),
+        )
+        for article in rows:  # item_link() is not given the request
+            article.feed_link = absolute_url(filterset.request, article.get_absolute_url())
+        return rows
+
     def item_title(self, article: Article) -> str:
-        return article.title
+        return without_bidi_controls(article.title)
 
     def item_description(self, article: Article) -> str:
         # Feed readers read the description as HTML: escape it so imported markup stays text.
-        return escape(article.excerpt)
+        return escape(without_bidi_controls(article.excerpt))
 
-    # Items link to (and are identified by) our own page, which links on to the outlet and to
-    # the related coverage: Feed's default, ``item.get_absolute_url()``.
+    def item_link(self, article: Article) -> str:
+        # Items link to (and are identified by) our own page, which links on to the outlet and
+        # to the related coverage.
+        return article.feed_link
 
     def item_pubdate(self, article: Article):
         return article.published_at
@@ -81,10 +103,10 @@ class ArticleRssFeed(Feed):
         return article.updated_at
 
     def item_author_name(self, article: Article) -> str | None:
-        return str(article.provider) if article.provider else None
+        return without_bidi_controls(str(article.provider)) if article.provider else None
 
     def item_categories(self, article: Article) -> list[str]:
-        return [topic.name for topic in article.topics.all()]
+        return [without_bidi_controls(topic.name) for topic in shown_topics(article)]
 
 
 class ArticleAtomFeed(ArticleRssFeed):

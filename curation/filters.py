@@ -5,13 +5,17 @@ facets) count published articles only, so no filter reveals an unpublished artic
 
 Nothing here counts a million rows per request: the facets are cached under the publication
 version (an index lookup that changes whenever any article changes) and each choice's count
-stops at ``FACET_COUNT_CAP``; the list's own count stops at ``RESULT_COUNT_CAP``.
+stops at ``FACET_COUNT_CAP``; the list's own count stops at ``RESULT_COUNT_CAP``. No choice list
+is unbounded either: each offers at most ``MAX_FACET_VALUES`` values (the topics and providers
+with the most published stories), plus the one the visitor chose, which is valid whenever a
+published story has it, so every topic and provider link on the site works.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from dataclasses import dataclass
 
 import django_filters
@@ -26,15 +30,18 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .models import Article, ArticleTopic, Provider, Topic
+from .models import Article, ArticleTopic, Provider, PublicState, Topic
+from .templatetags.feedtext import BIDI_CONTROLS, isolate_text
 
-# The facets are recounted at once when any article changes (the publication version) and at
-# the latest after this long (a backstop for changes that leave ``updated_at`` alone: deletions).
+# The facets are recounted at once when any article changes or leaves the site (the publication
+# version) and at the latest after this long (a backstop for changes made behind the models).
 FACET_CACHE_SECONDS = 60
 # A choice's count stops here ("AI (100+)"): recounting costs one index probe per article
 # counted, so a facet refresh stays within tens of milliseconds however many articles there are.
 FACET_COUNT_CAP = 100
-# Categories and types beyond this many values are left out of their choice lists.
+# A choice list offers at most this many values: the topics and providers with the most
+# published stories, the first categories and types in alphabetical order (and always the
+# visitor's own choice).
 MAX_FACET_VALUES = 100
 # The list's "N stories" stops here ("1000+ stories"): the same bound for the same reason.
 RESULT_COUNT_CAP = 1000
@@ -69,6 +76,21 @@ ORDERING_CHOICES = [
     ("heat", "Hottest"),
 ]
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+# What no database column can hold (PostgreSQL refuses NUL in text; surrogates are not UTF-8):
+# such a value matches no story, and must never reach a query.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is None
+
+
+def refuse_unstorable(text: str) -> None:
+    """A form validator: free text that no query may carry is the visitor's 400, not a 500."""
+    if not _storable(text):
+        raise forms.ValidationError(
+            "This contains a character no story can hold (NUL or an unpaired surrogate)."
+        )
 
 
 def order_by(keys: tuple[SortKey, ...], *, reverse: bool = False) -> list[OrderBy]:
@@ -89,29 +111,47 @@ def order_by(keys: tuple[SortKey, ...], *, reverse: bool = False) -> list[OrderB
 # The publication version --------------------------------------------------------------------
 
 
-def publication_version(request: HttpRequest | None = None) -> str:
-    """Changes whenever any article is created, published, unpublished or edited.
+def _with_public_state(articles) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """``(articles.last_changed(), PublicState.changed_at)`` in one query (an index lookup and
+    a primary-key lookup)."""
+    latest = Subquery(articles.order_by("-updated_at").values("updated_at")[:1])
+    row = PublicState.objects.filter(pk=1).values_list(latest, "changed_at").first()
+    if row is None:  # no state row yet (a flushed test database): the articles alone
+        return articles.last_changed(), None
+    return row
 
-    The latest ``updated_at`` of all articles (the ``article_updated`` index: one lookup),
-    published or not: unpublishing an article leaves it outside ``published()`` but still moves
-    its ``updated_at``. It keys caches only and is never shown, so draft edits do not leak.
+
+def publication_version(request: HttpRequest | None = None) -> str:
+    """Changes whenever any article is created, published, unpublished, edited or deleted.
+
+    The latest ``updated_at`` of all articles (the ``article_updated`` index), published or
+    not, and when a story last left the site (``PublicState``: a deletion moves no
+    ``updated_at``). It keys caches only and is never shown, so draft edits do not leak.
     Remembered on the request, so a page pays for it once.
     """
     remembered = getattr(request, "_publication_version", None)
     if remembered is not None:
         return remembered
-    latest = Article.objects.last_changed()
-    version = latest.isoformat() if latest else "-"
+    version = "|".join(
+        moment.isoformat() if moment else "-"
+        for moment in _with_public_state(Article.objects.all())
+    )
     if request is not None:
         request._publication_version = version
     return version
 
 
 def last_published_change(request: HttpRequest | None = None) -> datetime.datetime | None:
-    """When the latest published article changed (Last-Modified): one index lookup."""
+    """When the public site last changed (Last-Modified): the latest ``updated_at`` of the
+    published articles, or when a story last left the site if that is later (one query).
+
+    Without ``PublicState`` an unpublish or a deletion would move Last-Modified backwards, and a
+    client revalidating with If-Modified-Since alone would keep the story (issue 11, point 19).
+    """
     if request is not None and hasattr(request, "_last_published_change"):
         return request._last_published_change
-    latest = Article.objects.published().last_changed()
+    moments = _with_public_state(Article.objects.published())
+    latest = max((moment for moment in moments if moment is not None), default=None)
     if request is not None:
         request._last_published_change = latest
     return latest
@@ -142,34 +182,51 @@ def facets(request: HttpRequest | None = None) -> dict[str, list[tuple[str, str,
     return found
 
 
+def _topic_count() -> CappedCount:
+    """How many published articles have the topic, counting no further than the cap."""
+    published = Article.objects.published().order_by()
+    return CappedCount(
+        ArticleTopic.objects.filter(topic=OuterRef("pk"))
+        .filter(Exists(published.filter(pk=OuterRef("article_id"))))
+        .order_by()
+        .values("pk")[: FACET_COUNT_CAP + 1]
+    )
+
+
+def _provider_count() -> CappedCount:
+    published = Article.objects.published().order_by()
+    return CappedCount(
+        published.filter(provider=OuterRef("pk")).values("pk")[: FACET_COUNT_CAP + 1]
+    )
+
+
+def _provider_label(name: str, domain: str) -> str:
+    return name or domain or "(unnamed)"
+
+
 def _count_facets() -> dict[str, list[tuple[str, str, int]]]:
     """Each count costs at most ``FACET_COUNT_CAP`` index probes, whatever the table's size:
-    one query for the topics, one for the providers, one per category and per type (+1 each)."""
+    one query for the topics, one for the providers, one per category and per type (+1 each).
+    Topics and providers: the ``MAX_FACET_VALUES`` with the most published stories, by name."""
     published = Article.objects.published().order_by()
     limit = FACET_COUNT_CAP + 1
     topics = (
-        Topic.objects.annotate(
-            n=CappedCount(
-                ArticleTopic.objects.filter(topic=OuterRef("pk"))
-                .filter(Exists(published.filter(pk=OuterRef("article_id"))))
-                .order_by()
-                .values("pk")[:limit]
-            )
-        )
-        .order_by("name")
-        .values_list("name", "n")
+        Topic.objects.annotate(n=_topic_count())
+        .filter(n__gt=0)
+        .order_by("-n", "name")
+        .values_list("name", "n")[:MAX_FACET_VALUES]
     )
     providers = (
-        Provider.objects.annotate(
-            n=CappedCount(published.filter(provider=OuterRef("pk")).values("pk")[:limit])
-        )
-        .order_by("name", "domain")
-        .values_list("pk", "name", "domain", "n")
+        Provider.objects.annotate(n=_provider_count())
+        .filter(n__gt=0)
+        .order_by("-n", "name", "domain")
+        .values_list("pk", "name", "domain", "n")[:MAX_FACET_VALUES]
     )
     found = {
-        "topic": [(name, name, n) for name, n in topics if n],
+        "topic": sorted((name, name, n) for name, n in topics),
         "provider": [
-            (str(pk), name or domain or "(unnamed)", n) for pk, name, domain, n in providers if n
+            (str(pk), _provider_label(name, domain), n)
+            for pk, name, domain, n in sorted(providers, key=lambda row: (row[1], row[2]))
         ],
     }
     # Categories and types are free text: their published values, walked through the column's
@@ -202,7 +259,40 @@ def _walk_values(published, field: str, limit: int) -> list[tuple[str, str, int]
     return values
 
 
+def chosen_facet(name: str, value: str) -> tuple[str, str, int] | None:
+    """The visitor's choice of a topic, provider, category or type that the choice list leaves
+    out, as ``(value, label, capped count)`` if a published story has it, else ``None``: one
+    query, and none for a value no story can have."""
+    if not value or not _storable(value):
+        return None
+    published = Article.objects.published().order_by()
+    if name == "provider":
+        if not value.isascii() or not value.isdigit() or int(value) >= 2**63:
+            return None
+        row = (
+            Provider.objects.filter(pk=int(value))
+            .annotate(n=_provider_count())
+            .values_list("name", "domain", "n")
+            .first()
+        )
+        return (value, _provider_label(row[0], row[1]), row[2]) if row and row[2] else None
+    if name == "topic":
+        count = (
+            published.filter(
+                Exists(ArticleTopic.objects.filter(article=OuterRef("pk"), topic__name=value))
+            )
+            .values("pk")[: FACET_COUNT_CAP + 1]
+            .count()
+        )
+    else:
+        count = published.filter(**{name: value}).values("pk")[: FACET_COUNT_CAP + 1].count()
+    return (value, value, count) if count else None
+
+
 def facet_label(label: str, count: int) -> str:
+    # An <option> holds text only: feed text with bidi controls is isolated by characters.
+    if BIDI_CONTROLS.search(label):
+        label = isolate_text(label)
     return f"{label} ({FACET_COUNT_CAP}+)" if count > FACET_COUNT_CAP else f"{label} ({count})"
 
 
@@ -251,6 +341,7 @@ class ArticleFilter(django_filters.FilterSet):
         label="Search",
         method="filter_search",
         max_length=200,
+        validators=[refuse_unstorable],
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in the story"}),
     )
     topic = django_filters.ChoiceFilter(
@@ -296,8 +387,13 @@ class ArticleFilter(django_filters.FilterSet):
         if queryset is None:
             queryset = Article.objects.published()
         super().__init__(data, queryset, request=request, prefix=prefix)
-        self.facets = facets(request)
+        self.facets = {name: list(choices) for name, choices in facets(request).items()}
         for name, choices in self.facets.items():
+            value = self.data.get(name) if self.data is not None else None
+            if value and isinstance(value, str) and value not in {c[0] for c in choices}:
+                chosen = chosen_facet(name, value)
+                if chosen is not None:
+                    choices.append(chosen)
             self.filters[name].extra["choices"] = [
                 (value, facet_label(label, count)) for value, label, count in choices
             ]

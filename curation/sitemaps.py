@@ -2,6 +2,8 @@
 
 from django.contrib.sitemaps import Sitemap
 
+from newsroom.security import site_host, site_scheme
+
 from .models import Article
 
 
@@ -16,6 +18,14 @@ class ArticleSitemap(Sitemap):
 
     def lastmod(self, article: Article):
         return article.updated_at
+
+    # The sitemap view passes the request's scheme and Host; newsroom.security decides what
+    # absolute URLs really use (NEWSROOM_SITE_URL, never the Host header's port).
+    def get_protocol(self, protocol: str | None = None) -> str:
+        return site_scheme(super().get_protocol(protocol))
+
+    def get_domain(self, site=None) -> str:
+        return site_host(super().get_domain(site))
 
 
 SITEMAPS = {"articles": ArticleSitemap}

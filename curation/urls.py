@@ -1,14 +1,34 @@
 from django.contrib.sitemaps.views import sitemap
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import feeds, views
+from . import feeds, seedfile, views
 from .sitemaps import SITEMAPS
+
+
+class ArticleKeyConverter:
+    """Only what ``seedfile.validate_key`` accepts is an article key: anything else (a NUL,
+    which PostgreSQL refuses in a query, a control character, an over-long key) matches no URL
+    and is a 404 before any query runs."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        try:
+            return seedfile.validate_key(value)
+        except seedfile.SeedError:
+            raise ValueError(value) from None
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ArticleKeyConverter, "article_key")
 
 app_name = "curation"
 
 urlpatterns = [
     path("", views.public_condition(views.ArticleListView.as_view()), name="article-list"),
-    path("articles/<str:key>/", views.ArticleDetailView.as_view(), name="article-detail"),
+    path("articles/<article_key:key>/", views.ArticleDetailView.as_view(), name="article-detail"),
     path(
         "api/articles/",
         views.public_condition(views.ArticleJsonView.as_view()),

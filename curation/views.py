@@ -16,20 +16,27 @@ from dataclasses import dataclass
 from functools import partial, wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.db.models import F, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import http_date, quote_etag
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from newsroom.security import absolute_url
+
+from . import seedfile
 from .filters import (
     RESULT_COUNT_CAP,
     ArticleFilter,
+    CappedCount,
     SortKey,
     last_published_change,
     order_by,
@@ -40,8 +47,8 @@ from .models import (
     URL_FIELDS,
     Article,
     ArticleImage,
+    ArticleTopic,
     RelatedItem,
-    Topic,
     safe_url,
 )
 
@@ -78,8 +85,13 @@ def public_condition(view):
 
     The ETag is a hash of the response itself (as Django's ``ConditionalGetMiddleware`` does):
     it changes exactly when what the visitor sees changes, and an edit to an unpublished article
-    never changes it. Last-Modified is when the latest published article changed: one index
-    lookup. Neither aggregates over the table, so a 304 costs what the page costs (milliseconds).
+    never changes it. Last-Modified is when the public site last changed (``PublicState``): one
+    query. Neither aggregates over the table, so a 304 costs what the page costs (milliseconds).
+
+    HTTP dates count whole seconds, so a Last-Modified is sent only once its second is over: a
+    second change within that same second (an unpublish just after a visit) would otherwise
+    carry the same date, and a client revalidating with If-Modified-Since alone would keep the
+    old page. Until then the ETag alone validates.
     """
 
     @wraps(view)
@@ -92,6 +104,10 @@ def public_condition(view):
         response["ETag"] = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
         latest = last_published_change(request)
         timestamp = int(latest.timestamp()) if latest else None
+        if timestamp is not None and timestamp >= int(timezone.now().timestamp()):
+            timestamp = None  # the second is not over: see above
+        # Ours or none: Feed sets its own, the latest item's date, which an unpublish moves back.
+        del response["Last-Modified"]
         if timestamp is not None:
             response["Last-Modified"] = http_date(timestamp)
         return get_conditional_response(
@@ -111,9 +127,20 @@ class PageProblem(Exception):
 # ``?page=N`` stays for the first pages (an offset over at most this many pages of ids);
 # beyond them, and in the links the pages show, the cursors of ``?after=`` / ``?before=``.
 MAX_PAGE_NUMBER = 40
-MAX_CURSOR_LENGTH = 200
 COUNT_CACHE_SECONDS = 60
 _INTEGER_RANGE = range(-(2**63), 2**63)
+
+# Cursors (``?after=`` / ``?before=``) name a position by the article's sort values and its
+# KEY, which is public, not by its id: ids count every article, published or not, so walking
+# cursors that carried them would show how many stories are not public (issue 11, point 20).
+# The server maps the key back to the id (one lookup in the key's unique index) for the
+# ordering's last, tie-breaking column. The cursor is signed (HMAC under SECRET_KEY, with a salt
+# of its own), so a forged or damaged cursor is a 400 and no request can ask about a key the
+# site never showed; the signature is a fixed-length tail, so a cursor stays URL-safe ([\w-]).
+CURSOR_SALT = "curation.views.cursor"
+_SIGNATURE_LENGTH = 22  # base64 of 16 bytes: 128 bits of HMAC-SHA256
+# Base64 of ["ordering", sort values, the longest key in UTF-8], and the signature.
+MAX_CURSOR_LENGTH = (200 + 4 * seedfile.MAX_KEY_LENGTH) * 4 // 3 + _SIGNATURE_LENGTH
 
 
 def _cursor_value(key: SortKey, value: Any) -> Any:
@@ -122,32 +149,78 @@ def _cursor_value(key: SortKey, value: Any) -> Any:
     return value
 
 
+def _cursor_signature(payload: str, secret: str) -> str:
+    digest = salted_hmac(CURSOR_SALT, payload, secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def sign_cursor(data: list[Any]) -> str:
+    """The cursor for ``[ordering, *sort values except the id, article key]``."""
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return payload + _cursor_signature(payload, settings.SECRET_KEY)
+
+
 def encode_cursor(ordering: str, keys: tuple[SortKey, ...], article: Article) -> str:
-    """An opaque position in an ordering: the article's sort values and id, base64 JSON."""
-    raw = json.dumps(
-        [ordering, *(_cursor_value(key, getattr(article, key.field)) for key in keys)],
-        separators=(",", ":"),
+    """A signed position in an ordering: the article's sort values and key (never its id)."""
+    return sign_cursor(
+        [
+            ordering,
+            *(_cursor_value(key, getattr(article, key.field)) for key in keys[:-1]),
+            article.key,
+        ]
     )
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _signed_data(text: str, problem: PageProblem) -> Any:
+    """The JSON inside a cursor whose signature is right (under SECRET_KEY or a fallback)."""
+    if len(text) > MAX_CURSOR_LENGTH or len(text) <= _SIGNATURE_LENGTH:
+        raise problem
+    payload, signature = text[:-_SIGNATURE_LENGTH], text[-_SIGNATURE_LENGTH:]
+    secret_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+    if not any(
+        constant_time_compare(signature, _cursor_signature(payload, secret))
+        for secret in secret_keys
+    ):
+        raise problem
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):  # JSONDecodeError and UnicodeDecodeError included
+        raise problem from None
 
 
 def decode_cursor(text: str, ordering: str, keys: tuple[SortKey, ...]) -> list[Any]:
-    """The sort values in a cursor made by ``encode_cursor`` for this ordering, or PageProblem."""
+    """The sort values (the id last) of a cursor made by ``encode_cursor`` for this ordering,
+    or PageProblem. One query: the key's id."""
     problem = PageProblem("This link to more stories is damaged: start again from the first page.")
-    if len(text) > MAX_CURSOR_LENGTH:
-        raise problem
-    try:
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, binascii.Error):  # JSONDecodeError and UnicodeDecodeError included
-        raise problem from None
+    data = _signed_data(text, problem)
     if not isinstance(data, list) or len(data) != len(keys) + 1:
         raise problem
     if data[0] != ordering:
         raise PageProblem(
             "This link to more stories belongs to another order: start again from the first page."
         )
+    values = _sort_values(keys[:-1], data[1:-1], problem)
+    # Any article, not only published ones: the story the cursor was made from may have been
+    # unpublished since, and its position still holds. Only the site signs cursors, so this
+    # tells nobody whether some other key exists.
+    key = data[-1]
+    found = (
+        Article.objects.filter(key=key).values_list("pk", flat=True).first()
+        if isinstance(key, str) and key and len(key) <= seedfile.MAX_KEY_LENGTH
+        else None
+    )
+    if found is None:
+        raise PageProblem(
+            "The story this link to more stories started from has been removed: start again "
+            "from the first page."
+        )
+    return [*values, found]
+
+
+def _sort_values(keys: tuple[SortKey, ...], data: list[Any], problem: PageProblem) -> list[Any]:
     values = []
-    for key, value in zip(keys, data[1:], strict=True):
+    for key, value in zip(keys, data, strict=True):
         if value is None and key.nullable:
             values.append(None)
         elif Article._meta.get_field(key.field).get_internal_type() == "DateTimeField":
@@ -355,11 +428,96 @@ def paginate(
     )
 
 
-TOPICS_PREFETCH = Prefetch("topics", queryset=Topic.objects.order_by("articletopic__position"))
-LISTING_PREFETCH = (
-    TOPICS_PREFETCH,
-    Prefetch("images", queryset=ArticleImage.objects.order_by("position")),
-)
+# Bounded lists --------------------------------------------------------------------------------
+
+# No public page lists all of a story's topics, images or related reports, whatever the
+# database holds (a file that predates the codec's per-file limits, a row written by hand): a
+# list card shows its first CARD_TOPICS topics and first usable image, the story page, the JSON
+# and the feeds the first STORY_ITEMS of each, and each says how many it leaves out. The
+# prefetches read only the shown rows (``position < limit`` walks the (article, position)
+# unique index), and the counts stop at CHILD_COUNT_CAP, so a page's cost and size do not grow
+# with the lists either (issue 11, point 9: 40,000 topics made every page 3.6 MB).
+CARD_TOPICS = 10
+STORY_ITEMS = 100
+CHILD_COUNT_CAP = 1000
+# A related report's own pictures (JSON on its row): its entry on the story page shows the
+# first, the JSON the first RELATED_IMAGES (100 reports x 100 pictures would be a megabyte).
+RELATED_IMAGES = 10
+
+
+def first_topics(limit: int) -> Prefetch:
+    """The article's first ``limit`` topics, as ``article.first_topic_links`` (with the topic)."""
+    return Prefetch(
+        "articletopic_set",
+        queryset=ArticleTopic.objects.filter(position__lt=limit)
+        .select_related("topic")
+        .order_by("position"),
+        to_attr="first_topic_links",
+    )
+
+
+def first_images(limit: int) -> Prefetch:
+    """The article's first ``limit`` images, as ``article.first_images``."""
+    return Prefetch(
+        "images",
+        queryset=ArticleImage.objects.filter(position__lt=limit).order_by("position"),
+        to_attr="first_images",
+    )
+
+
+def first_related(limit: int) -> Prefetch:
+    """The article's first ``limit`` related reports, as ``article.first_related``."""
+    return Prefetch(
+        "related_items",
+        queryset=RelatedItem.objects.filter(position__lt=limit)
+        .select_related("provider")
+        .order_by("position"),
+        to_attr="first_related",
+    )
+
+
+def child_count(model) -> CappedCount:
+    """How many of ``model``'s rows belong to the article, counting no further than the cap
+    (``CHILD_COUNT_CAP + 1``): a correlated subquery, computed for the page's rows only."""
+    return CappedCount(
+        model.objects.filter(article=OuterRef("pk")).order_by().values("pk")[: CHILD_COUNT_CAP + 1]
+    )
+
+
+@dataclass(frozen=True)
+class CappedTotal:
+    """A count that stopped at ``CHILD_COUNT_CAP``: shown as "1000+" beyond it."""
+
+    value: int
+
+    @property
+    def exact(self) -> bool:
+        return self.value <= CHILD_COUNT_CAP
+
+    @property
+    def shown(self) -> int:
+        return min(self.value, CHILD_COUNT_CAP)
+
+    def __str__(self) -> str:
+        return f"{self.shown:,}" if self.exact else f"{CHILD_COUNT_CAP:,}+"
+
+
+def more_than_shown(total: int, shown: int, noun: str) -> str:
+    """What a bounded list leaves out ("3 more topics"); empty when it shows them all."""
+    if total <= shown:
+        return ""
+    if total > CHILD_COUNT_CAP:
+        return f"{CHILD_COUNT_CAP - shown:,}+ more {noun}s"
+    left = total - shown
+    return f"{left:,} more {noun}{'' if left == 1 else 's'}"
+
+
+def shown_topics(article: Article) -> list:
+    return [link.topic for link in article.first_topic_links]
+
+
+CARD_PREFETCH = (first_topics(CARD_TOPICS), first_images(CARD_TOPICS))
+STORY_PREFETCH = (first_topics(STORY_ITEMS), first_images(STORY_ITEMS), first_related(STORY_ITEMS))
 
 
 class FilteredArticlesMixin:
@@ -381,7 +539,7 @@ class FilteredArticlesMixin:
 
 
 def first_safe_image(article: Article) -> ArticleImage | None:
-    return next((image for image in article.images.all() if image.safe_url), None)
+    return next((image for image in article.first_images if image.safe_url), None)
 
 
 # Which way "next" goes, in words, per ordering: (next, previous).
@@ -409,14 +567,21 @@ class ArticleListView(FilteredArticlesMixin, ListView):
                 self.filterset,
                 self.request,
                 page_size,
-                listing=Article.objects.for_listing(related_count=True),
-                prefetch=LISTING_PREFETCH,
+                listing=Article.objects.for_listing().annotate(
+                    related_total=child_count(RelatedItem), topic_total=child_count(ArticleTopic)
+                ),
+                prefetch=CARD_PREFETCH,
             )
         except PageProblem as problem:
             self.page_problem = str(problem)
             return None, None, [], False
         for article in page.object_list:
             article.first_image = first_safe_image(article)
+            article.shown_topics = shown_topics(article)
+            article.more_topics = more_than_shown(
+                article.topic_total, len(article.shown_topics), "topic"
+            )
+            article.related_count = CappedTotal(article.related_total)
         return None, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -476,17 +641,28 @@ class ArticleDetailView(DetailView):
     def get_queryset(self):
         return (
             Article.objects.published()
-            .with_document()
+            .select_related("provider")
             .defer("source_text", "secured", "extra", "provider_extra")
+            .annotate(
+                topic_total=child_count(ArticleTopic),
+                image_total=child_count(ArticleImage),
+                related_total=child_count(RelatedItem),
+            )
+            .prefetch_related(*STORY_PREFETCH)
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         article = self.object
-        related = list(article.related_items.all())
+        related = article.first_related
         own_pages = own_pages_for(related, exclude_key=article.key)
-        context["images"] = [image for image in article.images.all() if image.safe_url]
-        context["topics"] = list(article.topics.all())
+        context["images"] = [image for image in article.first_images if image.safe_url]
+        context["topics"] = shown_topics(article)
+        context["more"] = {
+            "images": more_than_shown(article.image_total, len(article.first_images), "image"),
+            "topics": more_than_shown(article.topic_total, len(context["topics"]), "topic"),
+            "related": more_than_shown(article.related_total, len(related), "related report"),
+        }
         context["sources"] = self._sources(article)
         context["related"] = [
             RelatedEntry(
@@ -499,7 +675,7 @@ class ArticleDetailView(DetailView):
                     ),
                     "",
                 ),
-                images=item.safe_images,
+                images=item.safe_images[:1],
             )
             for item in related
         ]
@@ -528,6 +704,7 @@ def _image_data(image: dict) -> dict[str, Any]:
 
 
 def related_data(item: RelatedItem) -> dict[str, Any]:
+    """A related report, with its first ``RELATED_IMAGES`` usable pictures."""
     return {
         "title": item.title,
         "excerpt": item.excerpt,
@@ -538,15 +715,19 @@ def related_data(item: RelatedItem) -> dict[str, Any]:
         "provider": _provider_data(item.provider),
         "quality": item.quality,
         "heat": item.heat,
-        "images": [_image_data(image) for image in item.safe_images],
+        "images": [_image_data(image) for image in item.safe_images[:RELATED_IMAGES]],
     }
 
 
 def article_data(article: Article, request: HttpRequest) -> dict[str, Any]:
-    """Every public field of a published article; URLs other than http(s) come out empty."""
+    """Every public field of a published article; URLs other than http(s) come out empty.
+
+    Topics, images and related reports are each the first ``STORY_ITEMS``; ``topic_count`` and
+    ``related_count`` say how many there are, counted up to ``CHILD_COUNT_CAP``.
+    """
     return {
         "key": article.key,
-        "url": request.build_absolute_uri(article.get_absolute_url()),
+        "url": absolute_url(request, article.get_absolute_url()),
         "title": article.title,
         "excerpt": article.excerpt,
         "body": article.body,
@@ -559,14 +740,15 @@ def article_data(article: Article, request: HttpRequest) -> dict[str, Any]:
         "quality": article.quality,
         "heat": article.heat,
         "provider": _provider_data(article.provider),
-        "topics": [topic.name for topic in article.topics.all()],
+        "topics": [topic.name for topic in shown_topics(article)],
+        "topic_count": CappedTotal(article.topic_total).shown,
         "images": [
             {key: getattr(image, key) for key in IMAGE_KEYS}
-            for image in article.images.all()
+            for image in article.first_images
             if image.safe_url
         ],
-        "related_count": article.related_count,
-        "related": [related_data(item) for item in article.related_items.all()],
+        "related_count": CappedTotal(article.related_total).shown,
+        "related": [related_data(item) for item in article.first_related],
     }
 
 
@@ -580,10 +762,7 @@ class ArticleJsonView(FilteredArticlesMixin, View):
             Article.objects.for_listing()
             .defer(None)
             .defer("source_text", "secured", "extra", "provider_extra")
-        )
-        related = Prefetch(
-            "related_items",
-            queryset=RelatedItem.objects.select_related("provider").order_by("position"),
+            .annotate(topic_total=child_count(ArticleTopic), related_total=child_count(RelatedItem))
         )
         try:
             page = paginate(
@@ -592,13 +771,11 @@ class ArticleJsonView(FilteredArticlesMixin, View):
                 request,
                 PAGE_SIZE,
                 listing=listing,
-                prefetch=(*LISTING_PREFETCH, related),
+                prefetch=STORY_PREFETCH,
             )
         except PageProblem as problem:
             name = next((n for n in ("page", "after", "before") if n in request.GET), "page")
             return json_response({"errors": {name: [str(problem)]}}, status=400)
-        for article in page.object_list:
-            article.related_count = len(article.related_items.all())
         return json_response(
             {
                 "count": page.shown_count,
@@ -616,7 +793,7 @@ class ArticleJsonView(FilteredArticlesMixin, View):
         for name in ("page", "after", "before"):
             query.pop(name, None)
         query.update(cursor)
-        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+        return absolute_url(self.request, f"{self.request.path}?{query.urlencode()}")
 
 
 def json_response(data: dict, status: int = 200) -> HttpResponse:
