@@ -6,9 +6,12 @@ secure. ``manage.py`` switches debug on for local development (see README, "Conf
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from curation.seedfile import MAX_FILE_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,6 +29,45 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a whole number, at least {minimum}.")
+    return number
+
+
+def env_site_url(name: str) -> str:
+    """``scheme://host[:port]`` the site is reached at, or empty; nothing else is accepted."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number
+        port_ok = False
+    if (
+        not port_ok
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: use the address the public reaches the site at, scheme and "
+            "host only, e.g. https://news.example (no path, query or user name)."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
@@ -91,7 +133,7 @@ WSGI_APPLICATION = "newsroom.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -151,11 +193,19 @@ LOGIN_URL = "admin:login"
 
 # Security: secure by default, relaxed only while debugging on plain http://127.0.0.1.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A client can send X-Forwarded-Proto itself, so it is believed only when the operator says a
+# proxy in front sets (overwrites) it: NEWSROOM_TRUST_PROXY=true. The Host header is never taken
+# from X-Forwarded-Host; absolute URLs come from NEWSROOM_SITE_URL (see newsroom/security.py).
+NEWSROOM_TRUST_PROXY = env_bool("NEWSROOM_TRUST_PROXY", default=False)
+if NEWSROOM_TRUST_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The address the public reaches the site at (``https://news.example``). When set, feeds, the
+# sitemap and the JSON API write their absolute URLs with it instead of the request's Host.
+NEWSROOM_SITE_URL = env_site_url("NEWSROOM_SITE_URL")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -168,14 +218,17 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # styles only, images from http(s) anywhere); set NEWSROOM_CSP here to replace it.
 # Admin login throttle (newsroom/security.py): failures per address+username / per address
 # within the window (seconds) before the login form answers 429.
-NEWSROOM_LOGIN_FAILURE_LIMIT = int(os.environ.get("NEWSROOM_LOGIN_FAILURE_LIMIT", "5"))
-NEWSROOM_LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(
-    os.environ.get("NEWSROOM_LOGIN_FAILURE_LIMIT_PER_ADDRESS", "50")
+NEWSROOM_LOGIN_FAILURE_LIMIT = env_int("NEWSROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+NEWSROOM_LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int(
+    "NEWSROOM_LOGIN_FAILURE_LIMIT_PER_ADDRESS", 50, minimum=1
 )
-NEWSROOM_LOGIN_FAILURE_WINDOW = int(os.environ.get("NEWSROOM_LOGIN_FAILURE_WINDOW", "900"))
-# Behind a reverse proxy, the META key of the header carrying the client's address
-# (e.g. HTTP_X_REAL_IP); empty means REMOTE_ADDR.
-NEWSROOM_CLIENT_IP_HEADER = os.environ.get("NEWSROOM_CLIENT_IP_HEADER", "")
+NEWSROOM_LOGIN_FAILURE_WINDOW = env_int("NEWSROOM_LOGIN_FAILURE_WINDOW", 900, minimum=1)
+# Behind a reverse proxy, the header carrying the client's address (``X-Forwarded-For``,
+# ``X-Real-IP``; the META form HTTP_X_REAL_IP works too); empty means REMOTE_ADDR. Only the
+# entries the trusted proxies appended are believed: the client's address is the
+# NEWSROOM_TRUSTED_PROXY_COUNT-th from the right, whatever the client wrote to its left.
+NEWSROOM_CLIENT_IP_HEADER = os.environ.get("NEWSROOM_CLIENT_IP_HEADER", "").strip()
+NEWSROOM_TRUSTED_PROXY_COUNT = env_int("NEWSROOM_TRUSTED_PROXY_COUNT", 1, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -185,4 +238,5 @@ LOGGING = {
 }
 
 # Seed files larger than this are refused with a clear error rather than read into memory.
-NEWSROOM_SEED_MAX_BYTES = int(os.environ.get("NEWSROOM_SEED_MAX_BYTES", str(2 * 1024 * 1024)))
+# The default of ``import_seeds --max-bytes``.
+NEWSROOM_SEED_MAX_BYTES = env_int("NEWSROOM_SEED_MAX_BYTES", MAX_FILE_BYTES, minimum=1)

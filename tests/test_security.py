@@ -23,10 +23,11 @@ PRODUCTION_ENV = {
 
 
 def run_python(args, env_changes, remove=()):
-    env = {**os.environ, **env_changes}
+    env = dict(os.environ)
     # The test settings set these for the test process; a production run starts clean.
     for name in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECURE_SSL_REDIRECT", "DATABASE_URL"):
         env.pop(name, None)
+    env.update(env_changes)
     for name in remove:
         env.pop(name, None)
     return subprocess.run(

@@ -2,13 +2,29 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from curation.importer import import_seeds
 from curation.models import EDITORS_GROUP
 
 DEMO_EDITOR = ("editor", "newsroom-editor")
 DEMO_ADMIN = ("admin", "newsroom-admin")
+
+
+def local_debug_setup() -> tuple[bool, str]:
+    """Is this a developer's own machine, where logins with published passwords are harmless?
+
+    Only with debug on *and* an SQLite database (a file on this machine): a PostgreSQL URL may
+    name a shared or production server, even on 127.0.0.1. Returns the answer and what was seen.
+    """
+    engine = connection.vendor
+    database = str(connection.settings_dict.get("NAME") or "")
+    host = connection.settings_dict.get("HOST") or ""
+    seen = f"DEBUG={settings.DEBUG}, database: {engine} {database}" + (
+        f" at {host}" if host else ""
+    )
+    return bool(settings.DEBUG) and engine == "sqlite", seen
 
 
 class Command(BaseCommand):
@@ -21,11 +37,41 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-serve", action="store_true", help="Set everything up, but do not serve."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=(
+                "Create the demo logins (published passwords) even though this is not a local "
+                "debug setup. Dangerous anywhere others can reach."
+            ),
+        )
 
     def handle(self, *args, **options):
+        local, seen = local_debug_setup()
+        logins = (
+            f"{DEMO_ADMIN[0]} / {DEMO_ADMIN[1]} (superuser) and {DEMO_EDITOR[0]} / {DEMO_EDITOR[1]}"
+        )
+        if not local and not options["force"]:
+            raise CommandError(
+                f"demo creates or resets the logins {logins}, whose passwords are published in "
+                "the README, so it runs only in a local debug setup: DJANGO_DEBUG=true and the "
+                f"SQLite database (DATABASE_URL unset or sqlite:///...). Here: {seen}. "
+                "Run it on your own machine with the defaults, or pass --force if you really "
+                "want these logins on this database."
+            )
+        if not local:
+            self.stderr.write(
+                self.style.ERROR(
+                    f"WARNING: --force: creating {logins} with published passwords on a setup "
+                    f"that is not a local debug one ({seen}). Anyone who can reach this site "
+                    "can log in as a superuser: change both passwords or delete the users now."
+                )
+            )
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(self.style.SUCCESS("Database is up to date."))
-        report = import_seeds([settings.BASE_DIR / "seeds"])
+        report = import_seeds(
+            [settings.BASE_DIR / "seeds"], max_bytes=settings.NEWSROOM_SEED_MAX_BYTES
+        )
         counts = ", ".join(f"{count} {name}" for name, count in report.counts().items())
         self.stdout.write(self.style.SUCCESS(f"Sample seeds imported: {counts}."))
         for line in report.failed:
