@@ -211,3 +211,35 @@ def test_editor_saves_the_change_form_and_finds_the_change_in_the_history(
     expect(row.locator("td").nth(3)).to_have_text("13")
     expect(row.locator("td").nth(4)).to_have_text("61")
     shot(page, "history")
+
+
+def test_the_readme_desk_screenshot_is_what_demo_shows(page, live_server):
+    """The README's admin picture: the sample seeds and the demo editor, exactly as ``demo`` sets
+    them up (its own code, without serving), at a laptop's width."""
+    import os
+
+    from django.core.management import call_command
+    from playwright.sync_api import expect
+
+    from curation.management.commands.demo import DEMO_EDITOR
+    from tests.conftest import PROJECT_DIR
+
+    editors_group()
+    # The test database is not a local debug setup, so demo needs --force (and warns).
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    call_command("demo", "--no-serve", "--force", stdout=devnull, stderr=devnull)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.route(OUTSIDE, _placeholder)
+    page.goto(live_server.url + reverse("admin:login"))
+    page.get_by_label("Username").fill(DEMO_EDITOR[0])
+    page.get_by_label("Password").fill(DEMO_EDITOR[1])
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + reverse("admin:curation_article_changelist"))
+
+    expect(page.locator("#result_list tbody tr")).to_have_count(Article.objects.count())
+    first_row = page.locator("#result_list tbody tr").first
+    for field in ("published", "quality", "heat"):
+        expect(first_row.locator(f'input[name$="-{field}"]')).to_be_visible()
+    shot(page, "readme-desk")
+    if os.environ.get("NEWSROOM_UPDATE_SCREENSHOTS") == "1":
+        page.screenshot(path=str(PROJECT_DIR / "docs" / "admin-desk.png"))
