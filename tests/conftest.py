@@ -68,3 +68,39 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+# Accounts in each admin role, shared by the admin and desk tests.
+def _editor_account(django_user_model, username: str):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def editor(django_user_model):
+    return _editor_account(django_user_model, "edna")
+
+
+@pytest.fixture
+def other_editor(django_user_model):
+    return _editor_account(django_user_model, "otto")
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", password="pw")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def super_client(client, superuser):
+    client.force_login(superuser)
+    return client

@@ -84,37 +84,6 @@ def sample_articles():
     return Article.objects.all()
 
 
-@pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("edna", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def other_editor(django_user_model):
-    user = django_user_model.objects.create_user("otto", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="pw")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
-
-
-@pytest.fixture
-def super_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
 def change_url(article: Article) -> str:
     return reverse("admin:curation_article_change", args=[article.pk])
 

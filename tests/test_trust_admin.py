@@ -42,32 +42,6 @@ from tests.test_admin import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def editor(django_user_model):
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user("edna", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="pw")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
-
-
-@pytest.fixture
-def super_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
 # -- a browser, as far as a form's round trip goes -----------------------------------------------
 
 
