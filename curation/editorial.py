@@ -4,8 +4,8 @@ One place records who changed what (``ArticleChange`` rows) and moves ``Article.
 the exporter and the re-import can tell edited articles from untouched ones, and so a save based
 on an old version of an article is refused instead of silently overwriting someone else's work.
 
-The admin's change form, its change list (``list_editable``) and its bulk actions all call
-``apply_editorial_changes``.
+The admin's change form, its change list (``list_editable``), its bulk actions (publishing,
+scores, "Mark reviewed") and "Restore" in the history all call ``apply_editorial_changes``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Article, ArticleChange, Provider, PublicState, json_safe
+from .models import (
+    EDITORIAL_FIELDS,
+    REVIEWED,
+    Article,
+    ArticleChange,
+    Provider,
+    PublicState,
+    json_safe,
+)
 
 # Rows updated per UPDATE statement, to stay far below every database's parameter limit.
 CHUNK_SIZE = 500
@@ -69,6 +77,13 @@ def apply_editorial_changes(
 
     Only articles where at least one value really differs are written; each of them gets its
     ``version`` raised by one and one ``ArticleChange`` row per differing field (old -> new).
+
+    The review (``reviewed_at``/``reviewed_by``) is set in the same UPDATE: a changed editorial
+    field (``EDITORIAL_FIELDS``) is an editor's decision, so it stamps the article reviewed by
+    ``user``, now (its own history rows already say who decided, and when, so the stamp adds
+    none). ``changes`` may also hold ``REVIEWED``: True ("Mark reviewed") or False (back into the
+    queue), recorded as a change of field ``reviewed`` (False -> True or back) when the state
+    flips. Nothing else sets the review: the importer writes its own columns and never these.
     With ``expected_version`` (one article only) the save is refused with ``StaleVersion`` unless
     the article is still at that version. A value its field's validators refuse (a score outside
     its range, say) raises ``ValidationError`` naming the field, before anything is written.
@@ -81,31 +96,45 @@ def apply_editorial_changes(
         raise TypeError("expected_version needs a single article")
     if not changes:
         return Applied(0, 0)
+    changes = dict(changes)
+    review = changes.pop(REVIEWED, None)
+    if review is not None and not isinstance(review, bool):
+        raise TypeError(f"{REVIEWED} is True or False, not {review!r}")
     _validate(changes)
     columns = {_field(name).attname: _column_value(name, value) for name, value in changes.items()}
     if single:
         rows = Article.objects.filter(pk=target.pk)
     else:
         rows = Article.objects.filter(pk__in=target.order_by().prefetch_related(None).values("pk"))
+    reviewer = user if getattr(user, "pk", None) else None
     with transaction.atomic():
         current = list(
-            rows.select_for_update().order_by("pk").values("pk", "version", *columns.keys())
+            rows.select_for_update()
+            .order_by("pk")
+            .values("pk", "version", "reviewed_at", *columns.keys())
         )
         if single and expected_version is not None:
             found = current[0]["version"] if current else None
             if found != expected_version:
                 raise StaleVersion(target, expected_version, found)
         history: list[ArticleChange] = []
-        changed_ids: list[int] = []
+        # The changed articles by what their UPDATE does to the review: stamp it (an editorial
+        # decision, or "Mark reviewed"), withdraw it ("Mark not reviewed"), or leave it (a
+        # superuser's correction of the feed's text decides nothing).
+        by_review: dict[bool | None, list[int]] = {True: [], False: [], None: []}
         for row in current:
             differing = [column for column, value in columns.items() if row[column] != value]
-            if not differing:
+            decided = any(_field_name(column) in EDITORIAL_FIELDS for column in differing)
+            was_reviewed = row["reviewed_at"] is not None
+            wants = review if review is not None else (True if decided else None)
+            review_moves = wants is not None and wants != was_reviewed
+            if not differing and not review_moves:
                 continue
-            changed_ids.append(row["pk"])
+            by_review[wants].append(row["pk"])
             history.extend(
                 ArticleChange(
                     article_id=row["pk"],
-                    user=user if getattr(user, "pk", None) else None,
+                    user=reviewer,
                     via=via,
                     field=_field_name(column),
                     old_value=row[column],
@@ -113,18 +142,41 @@ def apply_editorial_changes(
                 )
                 for column in differing
             )
-        if not changed_ids:
+            if review_moves and review is not None:
+                history.append(
+                    ArticleChange(
+                        article_id=row["pk"],
+                        user=reviewer,
+                        via=via,
+                        field=REVIEWED,
+                        old_value=was_reviewed,
+                        new_value=wants,
+                    )
+                )
+        changed = sum(len(ids) for ids in by_review.values())
+        if not changed:
             return Applied(0, len(current))
         now = timezone.now()
-        for start in range(0, len(changed_ids), CHUNK_SIZE):
-            chunk = changed_ids[start : start + CHUNK_SIZE]
-            matching = Article.objects.filter(pk__in=chunk)
-            if expected_version is not None:
-                matching = matching.filter(version=expected_version)
-            updated = matching.update(**columns, version=F("version") + 1, updated_at=now)
-            if updated != len(chunk):
-                # Only reachable when the database does not lock rows on SELECT ... FOR UPDATE.
-                raise StaleVersion(target if single else None, expected_version or 0, None)
+        review_columns = {
+            True: {"reviewed_at": now, "reviewed_by_id": getattr(reviewer, "pk", None)},
+            False: {"reviewed_at": None, "reviewed_by_id": None},
+            None: {},
+        }
+        for wants, ids in by_review.items():
+            for start in range(0, len(ids), CHUNK_SIZE):
+                chunk = ids[start : start + CHUNK_SIZE]
+                matching = Article.objects.filter(pk__in=chunk)
+                if expected_version is not None:
+                    matching = matching.filter(version=expected_version)
+                updated = matching.update(
+                    **columns,
+                    **review_columns[wants],
+                    version=F("version") + 1,
+                    updated_at=now,
+                )
+                if updated != len(chunk):
+                    # Only reachable when the database does not lock rows on SELECT ... FOR UPDATE.
+                    raise StaleVersion(target if single else None, expected_version or 0, None)
         _readable(history)
         ArticleChange.objects.bulk_create(history)
         if any(change.field == "published" for change in history):
@@ -132,9 +184,13 @@ def apply_editorial_changes(
     if single:
         for column, value in columns.items():
             setattr(target, column, value)
+        for wants, ids in by_review.items():
+            if ids:
+                for column, value in review_columns[wants].items():
+                    setattr(target, column, value)
         target.version = current[0]["version"] + 1
         target.updated_at = now
-    return Applied(len(changed_ids), len(current))
+    return Applied(changed, len(current))
 
 
 def _validate(changes: Mapping[str, Any]) -> None:

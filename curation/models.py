@@ -4,8 +4,10 @@ Field names are the feed's keys in snake case (``publishedDateTime`` -> ``publis
 README has the full mapping, and ``seedfile.ARTICLE_KEYS`` is its single source of truth.
 """
 
+import datetime
 import re
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -22,6 +24,11 @@ from django.utils import timezone
 from . import seedfile
 
 EDITORIAL_FIELDS = ("published", "quality", "heat")
+# The review state as history records it (True/False): not a column of its own but
+# ``reviewed_at``/``reviewed_by`` (see Article), set by editorial.apply_editorial_changes.
+REVIEWED = "reviewed"
+# What an editor may restore from the history ("Restore <old value>").
+REVERTIBLE_FIELDS = (*EDITORIAL_FIELDS, REVIEWED)
 # The role that may curate (see migration 0002_editors_group, which creates it).
 EDITORS_GROUP = "Editors"
 URL_FIELDS = tuple(seedfile.URL_KEYS.values())
@@ -100,14 +107,16 @@ def _fts5_search(words: list[str]) -> tuple[str, str]:
     return "SELECT rowid FROM curation_article_fts WHERE curation_article_fts MATCH %s", query
 
 
+# The query folded as migration 0008 folds ``search_vector`` (accents off with ``unaccent``,
+# as SQLite's FTS5 tokenizer removes diacritics), so ``krakow`` and ``Kraków`` match each other.
+_TSVECTOR_MATCH = "search_vector @@ to_tsquery('english', curation_unaccent(%s))"
+
+
 def _tsvector_search(words: list[str]) -> tuple[str, str]:
-    """PostgreSQL: the generated ``search_vector`` column and its GIN index (migration 0003);
-    words as prefixes, as on SQLite."""
+    """PostgreSQL: the generated ``search_vector`` column and its GIN index (migrations 0003 and
+    0008); words as prefixes, as on SQLite."""
     query = " & ".join(f"'{word}'" if len(word) == 1 else f"'{word}':*" for word in words)
-    return (
-        "SELECT id FROM curation_article WHERE search_vector @@ to_tsquery('english', %s)",
-        query,
-    )
+    return f"SELECT id FROM curation_article WHERE {_TSVECTOR_MATCH}", query
 
 
 _FULL_TEXT = {"sqlite": _fts5_search, "postgresql": _tsvector_search}
@@ -184,7 +193,7 @@ class ArticleQuerySet(models.QuerySet):
         # An IN under an OR would be a per-row subplan (quadratic once the matches no longer fit
         # work_mem); the predicate on the stored vector is not.
         match = RawSQL(
-            "search_vector @@ to_tsquery('english', %s)",
+            _TSVECTOR_MATCH,
             [query],
             output_field=models.BooleanField(),
         )
@@ -226,6 +235,14 @@ class ArticleQuerySet(models.QuerySet):
 
     def edited_since_import(self) -> "ArticleQuerySet":
         return self.exclude(version=models.F("seed_version"))
+
+    def awaiting_review(self) -> "ArticleQuerySet":
+        """The editors' queue: articles nobody has decided on yet (the ``article_review_queue``
+        index serves it, newest arrivals first)."""
+        return self.filter(reviewed_at__isnull=True)
+
+    def reviewed(self) -> "ArticleQuerySet":
+        return self.filter(reviewed_at__isnull=False)
 
 
 class Article(models.Model):
@@ -315,7 +332,25 @@ class Article(models.Model):
         default=0, help_text="The version the last import left; differs once the article is edited."
     )
     imported_at = models.DateTimeField(null=True, blank=True)
+    # When the article first reached us ("Arrived" in the admin); re-imports leave it alone.
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written only by editorial.apply_editorial_changes (an editorial change or "Mark
+    # reviewed"), never by a form or the importer: re-import keeps an editor's review.
+    reviewed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an editor last decided on this article; empty while it waits in the queue.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last decided on this article.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ArticleQuerySet.as_manager()
@@ -359,6 +394,15 @@ class Article(models.Model):
             ),
             # The latest change: the publication version and Last-Modified (curation/filters.py).
             models.Index(fields=["updated_at"], name="article_updated"),
+            # The admin's queue (not reviewed, newest arrivals first) and its count, partial so
+            # it holds only the articles waiting; the "All" list and the Arrived filter walk
+            # article_arrived. Both grow at their right edge, as arrivals are in time order.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="article_review_queue",
+                condition=Q(reviewed_at__isnull=True),
+            ),
+            models.Index(fields=["-created_at", "-id"], name="article_arrived"),
             models.Index(fields=["-published_at", "-id"], name="article_newest"),
             models.Index(fields=["quality"], name="article_quality"),
             models.Index(fields=["heat"], name="article_heat"),
@@ -396,6 +440,10 @@ class Article(models.Model):
     @property
     def edited_since_import(self) -> bool:
         return self.version != self.seed_version
+
+    @property
+    def reviewed(self) -> bool:
+        return self.reviewed_at is not None
 
     def to_document(self) -> seedfile.SeedDocument:
         """The article as a seed document (use ``Article.objects.with_document()`` to fetch)."""
@@ -584,6 +632,7 @@ class ArticleChange(models.Model):
         LIST = "list", "change list"
         ACTION = "action", "bulk action"
         IMPORT = "import", "seed import"
+        REVERT = "revert", "restored from history"
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -602,6 +651,48 @@ class ArticleChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value!r} → {self.new_value!r}"
+
+
+class DeskVisit(models.Model):
+    """When an editor last opened the article list, and the visit before: the admin's Arrived
+    filter "Since my last visit" shows what arrived after ``previous_visit``.
+
+    A visit is a run of openings less than ``SESSION_GAP`` apart: reloading the list, or coming
+    back to it from an article, moves ``last_visit`` on but keeps ``previous_visit``, so what
+    was new when the editor sat down stays "new" until they leave for ``SESSION_GAP``.
+    """
+
+    SESSION_GAP = datetime.timedelta(minutes=30)
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_visit"
+    )
+    previous_visit = models.DateTimeField(
+        null=True, blank=True, help_text="When the editor's visit before this one ended."
+    )
+    last_visit = models.DateTimeField(help_text="When the editor last opened the article list.")
+
+    class Meta:
+        verbose_name = "desk visit"
+
+    def __str__(self) -> str:
+        return f"{self.user}: last opened the article list at {self.last_visit:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, user: Any, now: datetime.datetime | None = None) -> datetime.datetime | None:
+        """Note that ``user`` opened the article list; return the end of their previous visit
+        (``None`` on their first). Two queries whatever the state, so the list's query count
+        stays the same from the first visit on."""
+        now = now or timezone.now()
+        visit = cls.objects.filter(user=user).first()
+        if visit is None:
+            # Two tabs opening the list at once must not fail on the one-per-user constraint.
+            cls.objects.bulk_create([cls(user=user, last_visit=now)], ignore_conflicts=True)
+            return None
+        if now - visit.last_visit >= cls.SESSION_GAP:
+            visit.previous_visit = visit.last_visit
+        cls.objects.filter(pk=visit.pk).update(previous_visit=visit.previous_visit, last_visit=now)
+        return visit.previous_visit
 
 
 class PublicState(models.Model):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from curation.admin_desk import queue_summary
 from curation.models import EDITORS_GROUP
 
 
@@ -16,3 +17,10 @@ class NewsroomAdminSite(admin.AdminSite):
             and user.is_staff
             and (user.is_superuser or user.groups.filter(name=EDITORS_GROUP).exists())
         )
+
+    def index(self, request, extra_context=None):
+        """The index also says how many articles wait for review, linking to the queue."""
+        context = dict(extra_context or {})
+        if request.user.has_perm("curation.view_article"):
+            context["review_queue"] = queue_summary()
+        return super().index(request, context)
