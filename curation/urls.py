@@ -29,6 +29,12 @@ app_name = "curation"
 urlpatterns = [
     path("", views.public_condition(views.ArticleListView.as_view()), name="article-list"),
     path("articles/<article_key:key>/", views.ArticleDetailView.as_view(), name="article-detail"),
+    # Staff only (the admin's rule); for anyone else the same 404 as an unpublished story.
+    path(
+        "preview/articles/<article_key:key>/",
+        views.ArticlePreviewView.as_view(),
+        name="article-preview",
+    ),
     path(
         "api/articles/",
         views.public_condition(views.ArticleJsonView.as_view()),

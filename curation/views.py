@@ -1,4 +1,5 @@
-"""The public site: read-only views over ``Article.objects.published()``.
+"""The public site: read-only views over ``Article.objects.published()`` (and the staff-only
+preview of the story page, ``ArticlePreviewView``, over every article).
 
 The list page, the JSON view and the feeds run the same ``ArticleFilter``; every query a page
 makes is fixed in number, whatever the page size.
@@ -17,14 +18,15 @@ from functools import partial, wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.db.models.expressions import OrderBy
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import http_date, quote_etag
 from django.views import View
@@ -638,9 +640,13 @@ class ArticleDetailView(DetailView):
     slug_url_kwarg = "key"
     template_name = "curation/article_detail.html"
 
+    def articles(self):
+        """Which articles this page shows: the public ones (the preview shows them all)."""
+        return Article.objects.published()
+
     def get_queryset(self):
         return (
-            Article.objects.published()
+            self.articles()
             .select_related("provider")
             .defer("source_text", "secured", "extra", "provider_extra")
             .annotate(
@@ -690,6 +696,35 @@ class ArticleDetailView(DetailView):
                 seen.add(url)
                 sources.append((label, url))
         return sources
+
+
+class ArticlePreviewView(ArticleDetailView):
+    """The story page exactly as the public would see it, for any article, published or not:
+    what an editor checks before publishing. Only people who may use the admin see it (the
+    admin site's own rule, ``NewsroomAdminSite.has_permission``); anyone else gets the public
+    page's 404, so the address tells nobody whether an unpublished article exists.
+
+    Never stored by any cache (``private, no-store``: the page shows what is not public) and
+    never indexed (``noindex`` in the header and the page). Not wrapped in ``public_condition``:
+    no ETag or Last-Modified, so nothing can revalidate it either.
+    """
+
+    def articles(self):
+        return Article.objects.all()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Checked before any query: the answer must not depend on whether the key exists.
+        if not admin.site.has_permission(request):
+            raise Http404("No article found matching the query")
+        response = super().dispatch(request, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["preview"] = True
+        return context
 
 
 # JSON --------------------------------------------------------------------------------------

@@ -72,3 +72,24 @@ def isolate_text(text: object) -> str:
 def isolate(text: object) -> SafeString:
     """``{{ article.title|isolate }}``: see ``isolated``."""
     return isolated(text)
+
+
+def shown_value(value: object) -> str:
+    """A stored value as editors read it, the same on every page and in every message: the
+    history, the "Article changes" list, a refused save ("It now reads: published yes; ...").
+
+    Booleans are "yes"/"no" (never "True" on one page and "true" on the next), nothing is
+    "empty", numbers and text are themselves. Plain text: pages isolate it (``shown``).
+    """
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@register.filter
+def shown(value: object) -> SafeString:
+    """``{{ change.old_value|shown }}``: ``shown_value``, isolated (a title's old value is feed
+    text, bidi controls included)."""
+    return isolated(shown_value(value))
