@@ -7,6 +7,7 @@ how a change is written (history rows, version, refusing stale saves) lives in `
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,15 +19,16 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
-from . import editorial
+from . import admin_desk, admin_rows, editorial
 from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm
 from .models import (
     EDITORIAL_FIELDS,
+    REVIEWED,
     URL_FIELDS,
     Article,
     ArticleChange,
@@ -36,7 +38,7 @@ from .models import (
     RelatedItem,
     Topic,
 )
-from .templatetags.feedtext import isolate_text, isolated
+from .templatetags.feedtext import isolate_text, isolated, shown_value
 
 # What the feed sends, which only superusers may correct by hand.
 SOURCE_FIELDS = ("title", "excerpt", "category", "type", "published_at", "provider", *URL_FIELDS)
@@ -75,6 +77,8 @@ FORM_LIST_LIMIT = 100
 FILTER_CHOICES = 25
 # How much of ``secured`` anyone sees, on every page and for every role.
 SECURED_SHOWN = 24
+# Characters of an old or new value in the "Article changes" list.
+CHANGE_VALUE_SHOWN = 120
 
 
 def secured_preview(secured: str) -> str:
@@ -318,13 +322,17 @@ class ArticleAdmin(admin.ModelAdmin):
         "published",
         "quality",
         "heat",
+        "review_state",
         "provider_shown",
+        "arrived",
         "published_at",
         "topic_names",
     ]
     list_display_links = ["title_shown"]
     list_editable = list(EDITORIAL_FIELDS)
     list_filter = [
+        admin_desk.ReviewedFilter,
+        admin_desk.ArrivedFilter,
         "published",
         CategoryFilter,
         TypeFilter,
@@ -335,15 +343,34 @@ class ArticleAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "published_at"
     search_fields = ["title", "excerpt", "provider__name"]
-    search_help_text = "Title, excerpt or provider name."
-    sortable_by = ["title_shown", "provider_shown", "published_at", "published", "quality", "heat"]
+    search_help_text = "Title, excerpt or provider name (accents and capitals do not matter)."
+    sortable_by = [
+        "title_shown",
+        "provider_shown",
+        "arrived",
+        "review_state",
+        "published_at",
+        "published",
+        "quality",
+        "heat",
+    ]
+    # Newest arrivals first, in the queue and in "All articles" (article_arrived and the
+    # partial article_review_queue index serve both).
+    ordering = ["-created_at", "-id"]
     list_per_page = 100
     show_full_result_count = False
     autocomplete_fields = ["provider"]
-    actions = ["publish", "unpublish", "set_quality", "set_heat"]
+    actions = [
+        "publish",
+        "unpublish",
+        "set_quality",
+        "set_heat",
+        "mark_reviewed",
+        "mark_not_reviewed",
+    ]
     save_on_top = True
     fieldsets = [
-        ("Editorial", {"fields": [*EDITORIAL_FIELDS, "expected_version"]}),
+        ("Editorial", {"fields": [*EDITORIAL_FIELDS, "expected_version", "review_state"]}),
         (
             "Article (from the feed)",
             {"fields": ["title", "excerpt", "category", "type", "published_at", "provider"]},
@@ -359,7 +386,12 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # No prefetching here: the change list fetches bounded parts (ArticleChangeList), the
         # change form's lists their first FORM_LIST_LIMIT entries.
-        return super().get_queryset(request).select_related("provider")
+        return super().get_queryset(request).select_related("provider", "reviewed_by")
+
+    def get_search_results(self, request, queryset, search_term):
+        # The public search's one definition (accents and case folded, title, excerpt and
+        # provider name), not search_fields' icontains, which folds neither.
+        return queryset.search(search_term), False
 
     def get_changelist(self, request, **kwargs):
         return ArticleChangeList
@@ -372,13 +404,14 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
-            return [*BOOKKEEPING_FIELDS, *DISPLAY_FIELDS]
+            return [*BOOKKEEPING_FIELDS, *DISPLAY_FIELDS, "review_state"]
         return [
             *SOURCE_FIELDS,
             *SHOWN_FEED_FIELDS.values(),
             "body",
             *BOOKKEEPING_FIELDS,
             *DISPLAY_FIELDS,
+            "review_state",
         ]
 
     def get_fieldsets(self, request, obj=None):
@@ -401,6 +434,13 @@ class ArticleAdmin(admin.ModelAdmin):
             # (FSI ... PDI) keep the title's bidi controls inside it.
             context["subtitle"] = isolate_text(obj.title)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def view_on_site(self, obj: Article) -> str:
+        """ "View on site": the public page of a published article; the staff-only preview of
+        an unpublished one (its public address is a 404 until it is published)."""
+        if obj.published:
+            return obj.get_absolute_url()
+        return reverse("curation:article-preview", kwargs={"key": obj.key})
 
     # -- saving ---------------------------------------------------------------------------
 
@@ -425,11 +465,28 @@ class ArticleAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            admin_desk.record_visit(request)  # for "Arrived: since my last visit"
+        extra_context = {
+            "title": admin_desk.list_title(request),
+            "review_views": admin_desk.review_views(request),
+            **(extra_context or {}),
+        }
         try:
             return super().changelist_view(request, extra_context)
         except editorial.StaleVersion as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def get_urls(self):
+        # One row of the list saved without reloading the page (static/js/desk.js): the same
+        # form class, save_model and version check as the list, answering JSON.
+        row = path(
+            "<path:object_id>/editorial/",
+            self.admin_site.admin_view(partial(admin_rows.save_row, model_admin=self)),
+            name="curation_article_editorial",
+        )
+        return [row, *super().get_urls()]
 
     # -- bulk actions ---------------------------------------------------------------------
 
@@ -448,6 +505,17 @@ class ArticleAdmin(admin.ModelAdmin):
     @admin.action(description="Set heat…", permissions=["change"])
     def set_heat(self, request, queryset):
         return self._set_value(request, queryset, "heat")
+
+    @admin.action(description="Mark selected articles reviewed", permissions=["change"])
+    def mark_reviewed(self, request, queryset):
+        self._apply_action(request, queryset, REVIEWED, True, "{count} marked reviewed.")
+
+    @admin.action(
+        description="Mark selected articles not reviewed (back into the queue)",
+        permissions=["change"],
+    )
+    def mark_not_reviewed(self, request, queryset):
+        self._apply_action(request, queryset, REVIEWED, False, "{count} put back into the queue.")
 
     def _set_value(self, request, queryset, field_name):
         """Ask for the value on a page of its own, then write it to every selected article."""
@@ -504,6 +572,9 @@ class ArticleAdmin(admin.ModelAdmin):
         changes = obj.changes.select_related("user")
         paginator = self.get_paginator(request, changes, 100)
         page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        may_restore = self.has_change_permission(request, obj)
+        for change in page:  # the page keeps these instances for the template
+            change.restore = admin_desk.restore_offer(change, obj) if may_restore else None
         context = {
             "field_changes": page,
             "field_changes_page_range": paginator.get_elided_page_range(page.number),
@@ -512,6 +583,22 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().history_view(request, object_id, context)
 
     # -- columns and read-only displays ---------------------------------------------------
+
+    @admin.display(description="Arrived", ordering="created_at")
+    def arrived(self, obj):
+        return admin_desk.when_html(obj.created_at)
+
+    @admin.display(description="Reviewed", ordering="reviewed_at")
+    def review_state(self, obj):
+        if obj.reviewed_at is None:
+            return format_html('<span class="not-reviewed" title="{}">—</span>', "Not reviewed yet")
+        who = obj.reviewed_by.get_username() if obj.reviewed_by else "someone"
+        return format_html(
+            '<span class="reviewed" title="Reviewed by {}, {}">✓ {}</span>',
+            who,
+            admin_desk.full_time(obj.reviewed_at),
+            who,
+        )
 
     @admin.display(description="Image")
     def thumbnail(self, obj):
@@ -534,7 +621,12 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Title", ordering="title")
     def title_shown(self, obj):
-        return isolated(obj.title)
+        # The list shows two lines of it (static/css/desk.css); the whole title is on hover.
+        return format_html(
+            '<span class="desk-title" title="{}">{}</span>',
+            isolate_text(obj.title),
+            isolated(obj.title),
+        )
 
     @admin.display(description="Excerpt")
     def excerpt_shown(self, obj):
@@ -708,7 +800,7 @@ class TopicAdmin(SharedByArticlesAdmin):
 class ArticleChangeAdmin(admin.ModelAdmin):
     """The history is a record: everyone who may see it sees it; nobody edits it."""
 
-    list_display = ["changed_at", "article", "field", "old_value", "new_value", "user", "via"]
+    list_display = ["changed_at", "article_shown", "field", "old_shown", "new_shown", "user", "via"]
     list_filter = ["via", "field"]
     list_select_related = ["article", "user"]
     search_fields = ["article__title", "article__key", "user__username"]
@@ -717,6 +809,54 @@ class ArticleChangeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         heavy = ("source_text", "body", "secured", "extra", "provider_extra")
         return super().get_queryset(request).defer(*(f"article__{name}" for name in heavy))
+
+    # Values read as on the History page and in messages (yes/no, empty: ``shown_value``), and
+    # feed text isolated. Shortened: an edited body would fill the page (History shows it all).
+    @admin.display(description="Article", ordering="article__title")
+    def article_shown(self, obj):
+        return isolated(obj.article.title)
+
+    @admin.display(description="Old value")
+    def old_shown(self, obj):
+        return isolated(Truncator(shown_value(obj.old_value)).chars(CHANGE_VALUE_SHOWN))
+
+    @admin.display(description="New value")
+    def new_shown(self, obj):
+        return isolated(Truncator(shown_value(obj.new_value)).chars(CHANGE_VALUE_SHOWN))
+
+    def get_list_display(self, request):
+        # "Restore" only for those who may change articles (the view checks again).
+        article_admin = self.admin_site.get_model_admin(Article)
+        if article_admin.has_change_permission(request):
+            return [*super().get_list_display(request), "restore_button"]
+        return super().get_list_display(request)
+
+    def get_urls(self):
+        # Restoring is a new change of the article, so the article's change permission rules
+        # it (admin_desk.restore), not this read-only model's.
+        restore = path(
+            "<int:change_id>/restore/",
+            self.admin_site.admin_view(self.restore_view),
+            name="curation_articlechange_restore",
+        )
+        return [restore, *super().get_urls()]
+
+    def restore_view(self, request, change_id):
+        return admin_desk.restore(request, change_id, self.admin_site.get_model_admin(Article))
+
+    @admin.display(description="Undo")
+    def restore_button(self, obj):
+        """A button of the list's own form (the CSRF token is in it) posting to "Restore"."""
+        offer = admin_desk.restore_offer(obj, obj.article)
+        if offer is None:
+            return ""
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" name="expected_version" '
+            'value="{}">{}</button>',
+            admin_desk.restore_url(obj, back_to_changes=True),
+            obj.article.version,
+            offer["label"],
+        )
 
     def has_add_permission(self, request):
         return False

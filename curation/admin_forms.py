@@ -10,6 +10,7 @@ from django import forms
 
 from .editorial import StaleVersion
 from .models import EDITORIAL_FIELDS, SCORE_RANGES, Article, ArticleChange, score_validators
+from .templatetags.feedtext import shown_value
 
 
 def as_browser_returns(text: str, *, multiline: bool) -> str:
@@ -107,14 +108,7 @@ class VersionedArticleForm(forms.ModelForm):
             and expected != self.instance.version
             and self.has_changed()
         ):
-            now = "; ".join(
-                f"{name} {_shown(getattr(self.instance, name))}" for name in EDITORIAL_FIELDS
-            )
-            raise forms.ValidationError(
-                f"{StaleVersion(self.instance, expected, self.instance.version)} "
-                f"It now reads: {now}.",
-                code="stale",
-            )
+            raise forms.ValidationError(stale_refusal(self.instance, expected), code="stale")
         return cleaned
 
     def clean_title(self) -> str:
@@ -141,12 +135,11 @@ class VersionedArticleForm(forms.ModelForm):
                 cleaned[name] = with_line_endings_of(stored, cleaned[name])
 
 
-def _shown(value: object) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+def stale_refusal(article: Article, expected: int) -> str:
+    """What an editor reads when a save starting from version ``expected`` is refused: the form,
+    the list and "Restore" in the history say the same (``article`` as it is now)."""
+    now = "; ".join(f"{name} {shown_value(getattr(article, name))}" for name in EDITORIAL_FIELDS)
+    return f"{StaleVersion(article, expected, article.version)} It now reads: {now}."
 
 
 class ArticleChangeForm(VersionedArticleForm):
