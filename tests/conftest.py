@@ -70,12 +70,32 @@ def page(browser, request):
     context.close()
 
 
-# Accounts in each admin role, shared by the admin and desk tests.
-def _editor_account(django_user_model, username: str):
-    from django.contrib.auth.models import Group
+# Accounts in each admin role, shared by the admin, desk and browser tests.
+PASSWORD = "a-long-editor-password"
 
-    user = django_user_model.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
+
+def editors_group():
+    """The Editors group exactly as migration 0002 makes it.
+
+    Migrations write it once; a transactional test empties every table when it ends, so a test
+    that runs after one makes the group again, with the migration's code.
+    """
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps as django_apps
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    if not Group.objects.filter(name="Editors").exists():
+        migration = importlib.import_module("curation.migrations.0002_editors_group")
+        migration.create_editors_group(django_apps, SimpleNamespace(connection=connection))
+    return Group.objects.get(name="Editors")
+
+
+def _editor_account(django_user_model, username: str):
+    user = django_user_model.objects.create_user(username, password=PASSWORD, is_staff=True)
+    user.groups.add(editors_group())
     return user
 
 
@@ -91,7 +111,7 @@ def other_editor(django_user_model):
 
 @pytest.fixture
 def superuser(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="pw")
+    return django_user_model.objects.create_superuser("root", password=PASSWORD)
 
 
 @pytest.fixture

@@ -4,24 +4,18 @@ save. Screenshots of the key moments land in test-artifacts/."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from curation import editorial
 from curation.models import Article, ArticleImage, Provider
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, PASSWORD, editors_group
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
-PASSWORD = "a-long-editor-password"
 OUTSIDE = re.compile(r"^https?://(?!localhost|127\.0\.0\.1)")
 PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90">'
@@ -32,25 +26,6 @@ PLACEHOLDER = (
 def _placeholder(route):
     """Outlets' images are not reachable from the test machine: answer with a plain picture."""
     route.fulfill(status=200, content_type="image/svg+xml", body=PLACEHOLDER)
-
-
-def editors_group() -> Group:
-    """The Editors group exactly as migration 0002 makes it.
-
-    Migrations write it once; a transactional test empties every table when it ends, so a
-    browser test that runs after another one makes the group again, with the migration's code.
-    """
-    if not Group.objects.filter(name="Editors").exists():
-        migration = importlib.import_module("curation.migrations.0002_editors_group")
-        migration.create_editors_group(django_apps, SimpleNamespace(connection=connection))
-    return Group.objects.get(name="Editors")
-
-
-@pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("edna", password=PASSWORD, is_staff=True)
-    user.groups.add(editors_group())
-    return user
 
 
 @pytest.fixture

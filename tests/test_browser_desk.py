@@ -13,19 +13,12 @@ from django.utils import timezone
 
 from curation import editorial
 from curation.models import EDITORIAL_FIELDS, Article, ArticleChange, Provider
-from tests.test_browser_admin import OUTSIDE, PASSWORD, _placeholder, editors_group, shot
+from tests.test_browser_admin import OUTSIDE, PASSWORD, _placeholder, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 CHANGELIST = reverse("admin:curation_article_changelist")
 ROWS = 12
-
-
-@pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("edna", password=PASSWORD, is_staff=True)
-    user.groups.add(editors_group())
-    return user
 
 
 @pytest.fixture

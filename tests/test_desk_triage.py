@@ -39,24 +39,6 @@ PUBLIC_LIST = reverse("curation:article-list")
 
 
 @pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("edna", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
-
-
-@pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser("root", password="pw")
-
-
-@pytest.fixture
 def super_client(superuser):
     client = Client()
     client.force_login(superuser)
