@@ -563,11 +563,6 @@ def test_a_topic_beyond_the_filter_choices_can_still_be_filtered(super_client, c
 # -- 10. feed text is isolated, so bidi controls cannot spoof the admin --------------------------
 
 SPOOF = "RTL \u202egnp.exe"
-_ISOLATED = re.compile(r'<bdi dir="auto">[^<]*</bdi>|\u2068[^\u2069]*\u2069')
-
-
-def _outside_isolation(html: str) -> str:
-    return _ISOLATED.sub("", html)
 
 
 @pytest.mark.parametrize("role", ["editor_client", "super_client"])
@@ -577,8 +572,8 @@ def test_bidi_controls_in_feed_text_stay_inside_isolation_on_the_change_list(req
     topic = Topic.objects.create(name=f"topic {SPOOF}")
     ArticleTopic.objects.create(article=article, topic=topic, position=0)
     html = request.getfixturevalue(role).get(CHANGELIST).content.decode()
-    assert f'<bdi dir="auto">{SPOOF}' in html
-    assert "\u202e" not in _outside_isolation(html)
+    assert '<bdi dir="auto">RTL gnp.exe' in html
+    assert "\u202e" not in html  # an override shows text in an order it does not have
     assert 'name="_selected_action"' in html and " checked" not in html
 
 
@@ -591,6 +586,6 @@ def test_bidi_controls_in_feed_text_stay_inside_isolation_on_the_editor_change_f
     ArticleTopic.objects.create(article=article, topic=topic, position=0)
     RelatedItem.objects.create(article=article, position=0, title=SPOOF, provider=provider)
     html = editor_client.get(change_url(article)).content.decode()
-    assert f'<bdi dir="auto">{SPOOF}' in html
-    assert f"\u2068{SPOOF}" in html  # the heading and the page title
-    assert "\u202e" not in _outside_isolation(html)
+    assert '<bdi dir="auto">RTL gnp.exe' in html
+    assert "\u2068RTL gnp.exe" in html  # the heading and the page title
+    assert "\u202e" not in html

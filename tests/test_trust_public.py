@@ -40,7 +40,7 @@ ATOM = reverse("curation:feed-atom")
 SITEMAP = reverse("curation:sitemap")
 PUBLIC_LISTS = (LIST, JSON, RSS, ATOM)
 BASE_TIME = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
-RLO, PDF, FSI, PDI = "\u202e", "\u202c", "\u2068", "\u2069"
+RLO, RLE, PDF, FSI, PDI = "\u202e", "\u202b", "\u202c", "\u2068", "\u2069"
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -300,7 +300,7 @@ def spoofing_story(db) -> Article:
     provider = Provider.objects.create(name=f"{RLO}Gazette", domain="gazette.example")
     article = story(
         title=SPOOF,
-        excerpt=f"Stray closer {PDI}{RLO} then an override",
+        excerpt=f"Stray closer {PDI}{RLO} then an override, {RLE}then an embedding",
         category=f"news{RLO}",
         type=f"video{RLO}",
         provider=provider,
@@ -339,18 +339,28 @@ def test_bidi_controls_in_feed_text_never_reach_past_their_own_element(
 
     checker = _check_isolation(page(response))
 
-    assert RLO in page(response)  # kept (right-to-left text may need it), but contained
+    # An override shows text in an order it does not have: none is shown (a form value keeps
+    # the stored text, so the filter still finds it).
+    assert RLO not in re.sub(r'value="[^"]*"', "", page(response))
+    assert RLE in page(response)  # an embedding is kept, and contained
     if where == "story":
         title = "".join(checker.title)
-        assert title.startswith(f"{FSI}{SPOOF}{PDF}{PDI}"), repr(title)
-        assert f'<bdi dir="auto">{SPOOF}{PDF}</bdi>' in page(response)
+        assert title.startswith(f"{FSI}RTL gnp.exe{PDI}"), repr(title)
+        assert '<bdi dir="auto">RTL gnp.exe</bdi>' in page(response)
 
 
 def test_isolated_drops_a_stray_closer_and_closes_what_the_text_opens():
     # A stray PDI would end the isolation early and let the override loose on what follows.
-    assert isolated(f"a{PDI}{RLO}b") == f'<bdi dir="auto">a{RLO}b{PDF}</bdi>'
+    assert isolated(f"a{PDI}{RLE}b") == f'<bdi dir="auto">a{RLE}b{PDF}</bdi>'
     assert isolated("<b>&</b>") == '<bdi dir="auto">&lt;b&gt;&amp;&lt;/b&gt;</bdi>'
-    assert balanced_bidi(f"\u2067a{RLO}b{PDI}c") == f"\u2067a{RLO}b{PDI}c"
+    assert balanced_bidi(f"\u2067a{RLE}b{PDI}c") == f"\u2067a{RLE}b{PDI}c"
+
+
+def test_direction_overrides_never_reach_a_page():
+    """LRO and RLO (and the PDF that ends them) are left out: "gnp.exe" reads as it is stored."""
+    assert isolated(f"RTL {RLO}gnp.exe") == '<bdi dir="auto">RTL gnp.exe</bdi>'
+    assert balanced_bidi(f"a\u202db{PDF}c{RLO}d") == "abcd"
+    assert balanced_bidi(f"{RLE}a{RLO}b{PDF}c{PDF}") == f"{RLE}abc{PDF}"
 
 
 @pytest.mark.parametrize("url", [RSS, ATOM])

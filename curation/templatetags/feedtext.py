@@ -1,7 +1,10 @@
 """Feed text in pages: isolated, so its bidi controls (U+202E and friends) cannot reorder what is
-shown around it.
+shown around it, and without the overrides that would make it read as something it is not.
 
-In HTML the text keeps its characters (right-to-left writing may use them), balanced and
+The direction overrides LRO and RLO (with the PDF that ends them) are left out of pages: they
+display characters in an order other than the stored one, which is how "gnp.exe" is made to
+read "exe.png", and right-to-left writing does not need them (it uses marks, embeddings and
+isolates). What else the text holds it keeps (right-to-left writing may use it), balanced and
 wrapped: ``isolate`` in an element (``<bdi dir="auto">``), ``isolate_text`` with the isolate
 characters FSI and PDI where no element may go (``<title>``, attribute values). Feeds (RSS and
 Atom) are plain text with no element to contain them, so there the controls are removed
@@ -22,31 +25,37 @@ register = template.Library()
 _OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c"}
 _OPENERS.update({"\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"})
 _PDF, _PDI, _FSI = "\u202c", "\u2069", "\u2068"
+# LRO and RLO: shown in no page (see the module's docstring).
+_OVERRIDES = frozenset({"\u202d", "\u202e"})
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 @register.filter
 def balanced_bidi(text: str) -> str:
-    """``text`` with every embedding, override and isolate it opens closed at its end, and the
-    closers that close nothing of its own dropped: so a stray PDI cannot end the isolation that
-    wraps it, and what it opens cannot reach past it (Unicode bidi algorithm, UAX #9)."""
+    """``text`` without its direction overrides, with every embedding and isolate it opens
+    closed at its end, and the closers that close nothing of its own dropped: so a stray PDI
+    cannot end the isolation that wraps it, and what it opens cannot reach past it (Unicode bidi
+    algorithm, UAX #9)."""
     if BIDI_CONTROLS.search(text) is None:
         return text
     out, open_ = [], []
     for char in text:
         if char in _OPENERS:
             open_.append(char)
+            if char in _OVERRIDES:
+                continue
         elif char == _PDF:
             if not open_ or _OPENERS[open_[-1]] != _PDF:
                 continue  # closes nothing (or would cross an isolate): dropped
-            open_.pop()
+            if open_.pop() in _OVERRIDES:
+                continue
         elif char == _PDI:
             if not any(_OPENERS[opener] == _PDI for opener in open_):
                 continue
             while _OPENERS[open_.pop()] != _PDI:  # a PDI also ends the embeddings inside it
                 pass
         out.append(char)
-    out.extend(_OPENERS[opener] for opener in reversed(open_))
+    out.extend(_OPENERS[opener] for opener in reversed(open_) if opener not in _OVERRIDES)
     return "".join(out)
 
 
