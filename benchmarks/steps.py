@@ -337,14 +337,10 @@ def _what_if(per_page: int, deep: int, runs: int) -> dict[str, dict]:
     """Alternatives the views could adopt, timed on the same rows at the ORM level."""
     from django.db.models import Q
 
-    from curation.models import Article
+    from curation.models import HEAVY_FIELDS, Article
 
     newest = ("-published_at", "-id")
-    rows = (
-        Article.objects.published()
-        .order_by(*newest)
-        .defer("source_text", "body", "secured", "extra", "provider_extra")
-    )
+    rows = Article.objects.published().order_by(*newest).defer(*HEAVY_FIELDS)
     offset = (deep - 1) * per_page
     boundary = rows.values_list("published_at", "id")[offset - 1 : offset]
     results: dict[str, dict] = {}

@@ -15,8 +15,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,6 +27,7 @@ from . import admin_desk, admin_rows, editorial
 from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm
 from .models import (
     EDITORIAL_FIELDS,
+    HEAVY_FIELDS,
     REVIEWED,
     URL_FIELDS,
     Article,
@@ -37,6 +37,8 @@ from .models import (
     Provider,
     RelatedItem,
     Topic,
+    child_count,
+    is_link_url_q,
 )
 from .templatetags.feedtext import isolate_text, isolated, shown_value
 
@@ -285,22 +287,14 @@ class ArticleChangeList(ChangeList):
     part of each row's topics and images (with the number of topics, for "+ N more")."""
 
     def get_queryset(self, request, exclude_parameters=None):
-        # A correlated subquery, so it is counted for the page's rows only.
-        topic_count = (
-            ArticleTopic.objects.filter(article=OuterRef("pk"))
-            .order_by()
-            .values("article")
-            .annotate(n=Count("*"))
-            .values("n")
-        )
-        first_safe_image = ArticleImage.objects.filter(
-            Q(url__istartswith="http://") | Q(url__istartswith="https://")
-        ).order_by("position")[:1]
+        first_safe_image = ArticleImage.objects.filter(is_link_url_q("url")).order_by("position")[
+            :1
+        ]
         return (
             super()
             .get_queryset(request, exclude_parameters)
-            .defer("source_text", "body", "secured", "extra", "provider_extra")
-            .annotate(topic_count=Coalesce(Subquery(topic_count), 0))
+            .defer(*HEAVY_FIELDS)
+            .annotate(topic_count=child_count(ArticleTopic))
             .prefetch_related(
                 Prefetch(
                     "topics",
@@ -807,8 +801,7 @@ class ArticleChangeAdmin(admin.ModelAdmin):
     date_hierarchy = "changed_at"
 
     def get_queryset(self, request):
-        heavy = ("source_text", "body", "secured", "extra", "provider_extra")
-        return super().get_queryset(request).defer(*(f"article__{name}" for name in heavy))
+        return super().get_queryset(request).defer(*(f"article__{name}" for name in HEAVY_FIELDS))
 
     # Values read as on the History page and in messages (yes/no, empty: ``shown_value``), and
     # feed text isolated. Shortened: an edited body would fill the page (History shows it all).

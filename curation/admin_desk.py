@@ -20,7 +20,14 @@ from django.views.decorators.http import require_POST
 
 from . import editorial
 from .admin_forms import stale_refusal
-from .models import REVERTIBLE_FIELDS, REVIEWED, Article, ArticleChange, DeskVisit
+from .models import (
+    HEAVY_FIELDS,
+    REVERTIBLE_FIELDS,
+    REVIEWED,
+    Article,
+    ArticleChange,
+    DeskVisit,
+)
 from .templatetags.feedtext import isolate_text, shown_value
 
 if TYPE_CHECKING:
@@ -245,10 +252,9 @@ def restore(request: HttpRequest, change_id: int, article_admin: ModelAdmin) -> 
     ``apply_editorial_changes`` (``via`` "restored from history"), refused like a stale form
     when the article moved on from the version the page showed (``expected_version``).
     Back to the article's history afterwards, or to "Article changes" (``?return=changes``)."""
-    heavy = ("source_text", "body", "secured", "extra", "provider_extra")
     change = get_object_or_404(
         ArticleChange.objects.select_related("article").defer(
-            *(f"article__{name}" for name in heavy)
+            *(f"article__{name}" for name in HEAVY_FIELDS)
         ),
         pk=change_id,
     )

@@ -73,6 +73,31 @@ def first_safe_link(item: object) -> str:
     return next(filter(None, (safe_url(getattr(item, name)) for name in LINK_FIELDS)), "")
 
 
+def is_link_url_q(field: str) -> Q:
+    """``seedfile.is_link_url`` as a database condition on ``field``."""
+    condition = Q()
+    for scheme in seedfile.LINK_SCHEMES:
+        condition |= Q(**{f"{field}__istartswith": scheme})
+    return condition
+
+
+# Columns a list row never shows: left in the database by every listing.
+HEAVY_FIELDS = ("source_text", "body", "secured", "extra", "provider_extra")
+
+
+def child_count(model: type[models.Model]) -> Coalesce:
+    """How many of ``model``'s rows belong to the article: a correlated subquery, so it is
+    counted for the rows a page shows, not for every match before the LIMIT."""
+    rows = (
+        model.objects.filter(article=OuterRef("pk"))
+        .order_by()
+        .values("article")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
 class Provider(models.Model):
     name = models.CharField(max_length=200, blank=True, help_text="The outlet's name.")
     domain = models.CharField(max_length=200, blank=True, help_text="The outlet's web domain.")
@@ -203,18 +228,9 @@ class ArticleQuerySet(models.QuerySet):
         """What a list row shows, without the heavy columns (prefetch topics and images after
         slicing the page). ``related_count`` is a correlated subquery, so it is computed for the
         page's rows only, not by a GROUP BY over every match before the LIMIT."""
-        queryset = self.select_related("provider").defer(
-            "source_text", "body", "secured", "extra", "provider_extra"
-        )
+        queryset = self.select_related("provider").defer(*HEAVY_FIELDS)
         if related_count:
-            related = (
-                RelatedItem.objects.filter(article=OuterRef("pk"))
-                .order_by()
-                .values("article")
-                .annotate(n=Count("*"))
-                .values("n")
-            )
-            queryset = queryset.annotate(related_count=Coalesce(Subquery(related), 0))
+            queryset = queryset.annotate(related_count=child_count(RelatedItem))
         return queryset
 
     def with_document(self) -> "ArticleQuerySet":
