@@ -649,6 +649,9 @@ class ArticleChange(models.Model):
         ACTION = "action", "bulk action"
         IMPORT = "import", "seed import"
         REVERT = "revert", "restored from history"
+        RULE = "rule", "rule"
+        STORY = "story", "story decision"
+        SCHEDULE = "schedule", "schedule"
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)

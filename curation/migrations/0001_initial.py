@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,202 +15,473 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, help_text="The outlet's name.", max_length=200)),
-                ('domain', models.CharField(blank=True, help_text="The outlet's web domain.", max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(blank=True, help_text="The outlet's name.", max_length=200),
+                ),
+                (
+                    "domain",
+                    models.CharField(
+                        blank=True, help_text="The outlet's web domain.", max_length=200
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'domain'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'domain'), name='unique_provider_name_domain')],
+                "ordering": ["name", "domain"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("name", "domain"), name="unique_provider_name_domain"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(default=curation.models.new_article_key, help_text="Stable identifier: the seed file's name without its extension.", max_length=150, unique=True)),
-                ('source_name', models.CharField(blank=True, help_text='The seed file this article was imported from.', max_length=255)),
-                ('category', models.CharField(blank=True, help_text='Feed key: category.', max_length=200)),
-                ('title', models.TextField(help_text='Feed key: title.')),
-                ('excerpt', models.TextField(blank=True, help_text='Feed key: excerpt.')),
-                ('published_at', models.DateTimeField(blank=True, help_text='When the outlet published it (feed key: publishedDateTime).', null=True)),
-                ('original_url', models.CharField(blank=True, help_text='Feed key: originalUrl.', max_length=2048)),
-                ('web_url', models.CharField(blank=True, help_text='Feed key: webUrl.', max_length=2048)),
-                ('amp_web_url', models.CharField(blank=True, help_text='Feed key: ampWebUrl.', max_length=2048)),
-                ('cdn_amp_web_url', models.CharField(blank=True, help_text='Feed key: cdnAmpWebUrl.', max_length=2048)),
-                ('source_url', models.CharField(blank=True, help_text='Feed key: sourceUrl.', max_length=2048)),
-                ('amp_url', models.CharField(blank=True, help_text='Feed key: ampUrl.', max_length=2048)),
-                ('cdn_amp_url', models.CharField(blank=True, help_text='Feed key: cdnAmpUrl.', max_length=2048)),
-                ('type', models.CharField(blank=True, help_text='Feed key: type (article, video…).', max_length=200)),
-                ('published', models.BooleanField(default=False, help_text='Tick to show this article on the public site.')),
-                ('quality', models.IntegerField(blank=True, help_text='Editorial quality score; higher ranks better.', null=True)),
-                ('heat', models.IntegerField(blank=True, help_text='How hot the story is right now; -1 means not rated.', null=True)),
-                ('provider_extra', models.JSONField(blank=True, default=list, help_text='Provider keys the schema does not know, in order.')),
-                ('secured', models.TextField(blank=True, help_text='Opaque feed blob, kept verbatim.')),
-                ('body', models.TextField(blank=True, help_text='The text after the front matter.')),
-                ('extra', models.JSONField(blank=True, default=list, help_text='Top-level keys the schema does not know, as [key, value] pairs in file order.')),
-                ('has_front_matter', models.BooleanField(default=True, help_text='False for plain-text seed files (title line, then body).')),
-                ('source_text', models.TextField(blank=True, help_text='The seed file exactly as imported; empty for articles made here.')),
-                ('source_hash', models.CharField(blank=True, help_text='SHA-256 of the seed file.', max_length=64)),
-                ('version', models.PositiveIntegerField(default=1, help_text='Goes up with every change; a save based on an older one is refused.')),
-                ('seed_version', models.PositiveIntegerField(default=0, help_text='The version the last import left; differs once the article is edited.')),
-                ('imported_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='curation.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        default=curation.models.new_article_key,
+                        help_text="Stable identifier: the seed file's name without its extension.",
+                        max_length=150,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "source_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The seed file this article was imported from.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(blank=True, help_text="Feed key: category.", max_length=200),
+                ),
+                ("title", models.TextField(help_text="Feed key: title.")),
+                ("excerpt", models.TextField(blank=True, help_text="Feed key: excerpt.")),
+                (
+                    "published_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When the outlet published it (feed key: publishedDateTime).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "original_url",
+                    models.CharField(
+                        blank=True, help_text="Feed key: originalUrl.", max_length=2048
+                    ),
+                ),
+                (
+                    "web_url",
+                    models.CharField(blank=True, help_text="Feed key: webUrl.", max_length=2048),
+                ),
+                (
+                    "amp_web_url",
+                    models.CharField(blank=True, help_text="Feed key: ampWebUrl.", max_length=2048),
+                ),
+                (
+                    "cdn_amp_web_url",
+                    models.CharField(
+                        blank=True, help_text="Feed key: cdnAmpWebUrl.", max_length=2048
+                    ),
+                ),
+                (
+                    "source_url",
+                    models.CharField(blank=True, help_text="Feed key: sourceUrl.", max_length=2048),
+                ),
+                (
+                    "amp_url",
+                    models.CharField(blank=True, help_text="Feed key: ampUrl.", max_length=2048),
+                ),
+                (
+                    "cdn_amp_url",
+                    models.CharField(blank=True, help_text="Feed key: cdnAmpUrl.", max_length=2048),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        blank=True, help_text="Feed key: type (article, video…).", max_length=200
+                    ),
+                ),
+                (
+                    "published",
+                    models.BooleanField(
+                        default=False, help_text="Tick to show this article on the public site."
+                    ),
+                ),
+                (
+                    "quality",
+                    models.IntegerField(
+                        blank=True,
+                        help_text="Editorial quality score; higher ranks better.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "heat",
+                    models.IntegerField(
+                        blank=True,
+                        help_text="How hot the story is right now; -1 means not rated.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "provider_extra",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Provider keys the schema does not know, in order.",
+                    ),
+                ),
+                (
+                    "secured",
+                    models.TextField(blank=True, help_text="Opaque feed blob, kept verbatim."),
+                ),
+                (
+                    "body",
+                    models.TextField(blank=True, help_text="The text after the front matter."),
+                ),
+                (
+                    "extra",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Top-level keys the schema does not know, as [key, value] pairs in file order.",
+                    ),
+                ),
+                (
+                    "has_front_matter",
+                    models.BooleanField(
+                        default=True,
+                        help_text="False for plain-text seed files (title line, then body).",
+                    ),
+                ),
+                (
+                    "source_text",
+                    models.TextField(
+                        blank=True,
+                        help_text="The seed file exactly as imported; empty for articles made here.",
+                    ),
+                ),
+                (
+                    "source_hash",
+                    models.CharField(
+                        blank=True, help_text="SHA-256 of the seed file.", max_length=64
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Goes up with every change; a save based on an older one is refused.",
+                    ),
+                ),
+                (
+                    "seed_version",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="The version the last import left; differs once the article is edited.",
+                    ),
+                ),
+                ("imported_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="articles",
+                        to="curation.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-id'],
-                'get_latest_by': 'published_at',
+                "ordering": ["-published_at", "-id"],
+                "get_latest_by": "published_at",
             },
         ),
         migrations.CreateModel(
-            name='ArticleTopic',
+            name="ArticleTopic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='curation.article')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='curation.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="curation.article"
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="curation.topic"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['article', 'position'],
+                "ordering": ["article", "position"],
             },
         ),
         migrations.AddField(
-            model_name='article',
-            name='topics',
-            field=models.ManyToManyField(blank=True, related_name='articles', through='curation.ArticleTopic', to='curation.topic'),
+            model_name="article",
+            name="topics",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="articles",
+                through="curation.ArticleTopic",
+                to="curation.topic",
+            ),
         ),
         migrations.CreateModel(
-            name='ArticleChange',
+            name="ArticleChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('changed_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('via', models.CharField(choices=[('form', 'change form'), ('list', 'change list'), ('action', 'bulk action'), ('import', 'seed import')], max_length=10)),
-                ('field', models.CharField(max_length=50)),
-                ('old_value', models.JSONField(blank=True, null=True)),
-                ('new_value', models.JSONField(blank=True, null=True)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='curation.article')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[
+                            ("form", "change form"),
+                            ("list", "change list"),
+                            ("action", "bulk action"),
+                            ("import", "seed import"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("field", models.CharField(max_length=50)),
+                ("old_value", models.JSONField(blank=True, null=True)),
+                ("new_value", models.JSONField(blank=True, null=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="curation.article",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
-                'get_latest_by': 'changed_at',
-                'indexes': [models.Index(fields=['article', '-changed_at'], name='change_article_recent')],
+                "ordering": ["-changed_at", "-id"],
+                "get_latest_by": "changed_at",
+                "indexes": [
+                    models.Index(fields=["article", "-changed_at"], name="change_article_recent")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ArticleImage',
+            name="ArticleImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('url', models.CharField(blank=True, max_length=2048)),
-                ('width', models.PositiveIntegerField(blank=True, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, null=True)),
-                ('title', models.TextField(blank=True)),
-                ('is_cached', models.BooleanField(blank=True, help_text='Feed key: isCached.', null=True)),
-                ('attribution', models.TextField(blank=True)),
-                ('extra', models.JSONField(blank=True, default=list)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='curation.article')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("url", models.CharField(blank=True, max_length=2048)),
+                ("width", models.PositiveIntegerField(blank=True, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, null=True)),
+                ("title", models.TextField(blank=True)),
+                (
+                    "is_cached",
+                    models.BooleanField(blank=True, help_text="Feed key: isCached.", null=True),
+                ),
+                ("attribution", models.TextField(blank=True)),
+                ("extra", models.JSONField(blank=True, default=list)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="images",
+                        to="curation.article",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['article', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('article', 'position'), name='unique_article_image_position')],
+                "ordering": ["article", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("article", "position"), name="unique_article_image_position"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RelatedItem',
+            name="RelatedItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('title', models.TextField(blank=True)),
-                ('excerpt', models.TextField(blank=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('original_url', models.CharField(blank=True, max_length=2048)),
-                ('web_url', models.CharField(blank=True, max_length=2048)),
-                ('amp_web_url', models.CharField(blank=True, max_length=2048)),
-                ('cdn_amp_web_url', models.CharField(blank=True, max_length=2048)),
-                ('source_url', models.CharField(blank=True, max_length=2048)),
-                ('amp_url', models.CharField(blank=True, max_length=2048)),
-                ('cdn_amp_url', models.CharField(blank=True, max_length=2048)),
-                ('type', models.CharField(blank=True, max_length=200)),
-                ('provider_extra', models.JSONField(blank=True, default=list)),
-                ('quality', models.IntegerField(blank=True, null=True)),
-                ('heat', models.IntegerField(blank=True, null=True)),
-                ('images', models.JSONField(blank=True, default=list, help_text="The item's images as feed-ordered mappings.")),
-                ('extra', models.JSONField(blank=True, default=list)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='related_items', to='curation.article')),
-                ('provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='related_items', to='curation.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("title", models.TextField(blank=True)),
+                ("excerpt", models.TextField(blank=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("original_url", models.CharField(blank=True, max_length=2048)),
+                ("web_url", models.CharField(blank=True, max_length=2048)),
+                ("amp_web_url", models.CharField(blank=True, max_length=2048)),
+                ("cdn_amp_web_url", models.CharField(blank=True, max_length=2048)),
+                ("source_url", models.CharField(blank=True, max_length=2048)),
+                ("amp_url", models.CharField(blank=True, max_length=2048)),
+                ("cdn_amp_url", models.CharField(blank=True, max_length=2048)),
+                ("type", models.CharField(blank=True, max_length=200)),
+                ("provider_extra", models.JSONField(blank=True, default=list)),
+                ("quality", models.IntegerField(blank=True, null=True)),
+                ("heat", models.IntegerField(blank=True, null=True)),
+                (
+                    "images",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The item's images as feed-ordered mappings.",
+                    ),
+                ),
+                ("extra", models.JSONField(blank=True, default=list)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="related_items",
+                        to="curation.article",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="related_items",
+                        to="curation.provider",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'related coverage',
-                'verbose_name_plural': 'related coverage',
-                'ordering': ['article', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('article', 'position'), name='unique_related_item_position')],
+                "verbose_name": "related coverage",
+                "verbose_name_plural": "related coverage",
+                "ordering": ["article", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("article", "position"), name="unique_related_item_position"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='articletopic',
-            index=models.Index(fields=['topic', 'article'], name='articletopic_topic'),
+            model_name="articletopic",
+            index=models.Index(fields=["topic", "article"], name="articletopic_topic"),
         ),
         migrations.AddConstraint(
-            model_name='articletopic',
-            constraint=models.UniqueConstraint(fields=('article', 'position'), name='unique_article_topic_position'),
+            model_name="articletopic",
+            constraint=models.UniqueConstraint(
+                fields=("article", "position"), name="unique_article_topic_position"
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['published', '-published_at', '-id'], name='article_public_list'),
+            model_name="article",
+            index=models.Index(
+                fields=["published", "-published_at", "-id"], name="article_public_list"
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['-published_at', '-id'], name='article_newest'),
+            model_name="article",
+            index=models.Index(fields=["-published_at", "-id"], name="article_newest"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['quality'], name='article_quality'),
+            model_name="article",
+            index=models.Index(fields=["quality"], name="article_quality"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['heat'], name='article_heat'),
+            model_name="article",
+            index=models.Index(fields=["heat"], name="article_heat"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['category'], name='article_category'),
+            model_name="article",
+            index=models.Index(fields=["category"], name="article_category"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['type'], name='article_type'),
+            model_name="article",
+            index=models.Index(fields=["type"], name="article_type"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['web_url'], name='article_web_url'),
+            model_name="article",
+            index=models.Index(fields=["web_url"], name="article_web_url"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['original_url'], name='article_original_url'),
+            model_name="article",
+            index=models.Index(fields=["original_url"], name="article_original_url"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['source_url'], name='article_source_url'),
+            model_name="article",
+            index=models.Index(fields=["source_url"], name="article_source_url"),
         ),
         migrations.AddConstraint(
-            model_name='article',
-            constraint=models.CheckConstraint(condition=models.Q(('key', ''), _negated=True), name='article_key_not_empty'),
+            model_name="article",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("key", ""), _negated=True), name="article_key_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='article',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='article_title_not_empty'),
+            model_name="article",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="article_title_not_empty"
+            ),
         ),
     ]

@@ -5,34 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('curation', '0003_full_text_search'),
+        ("curation", "0003_full_text_search"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='article',
-            name='article_public_list',
+            model_name="article",
+            name="article_public_list",
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(condition=models.Q(('published', True)), fields=['-published_at', '-id'], name='article_public_list'),
+            model_name="article",
+            index=models.Index(
+                condition=models.Q(("published", True)),
+                fields=["-published_at", "-id"],
+                name="article_public_list",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(models.OrderBy(models.F('quality'), descending=True), django.db.models.lookups.IsNull(models.F('published_at'), True), models.OrderBy(models.F('published_at'), descending=True), models.OrderBy(models.F('id'), descending=True), condition=models.Q(('published', True)), name='article_public_quality'),
+            model_name="article",
+            index=models.Index(
+                models.OrderBy(models.F("quality"), descending=True),
+                django.db.models.lookups.IsNull(models.F("published_at"), True),
+                models.OrderBy(models.F("published_at"), descending=True),
+                models.OrderBy(models.F("id"), descending=True),
+                condition=models.Q(("published", True)),
+                name="article_public_quality",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(models.OrderBy(models.F('heat'), descending=True), django.db.models.lookups.IsNull(models.F('published_at'), True), models.OrderBy(models.F('published_at'), descending=True), models.OrderBy(models.F('id'), descending=True), condition=models.Q(('published', True)), name='article_public_heat'),
+            model_name="article",
+            index=models.Index(
+                models.OrderBy(models.F("heat"), descending=True),
+                django.db.models.lookups.IsNull(models.F("published_at"), True),
+                models.OrderBy(models.F("published_at"), descending=True),
+                models.OrderBy(models.F("id"), descending=True),
+                condition=models.Q(("published", True)),
+                name="article_public_heat",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(condition=models.Q(('published', True)), fields=['provider', '-published_at', '-id'], name='article_public_provider'),
+            model_name="article",
+            index=models.Index(
+                condition=models.Q(("published", True)),
+                fields=["provider", "-published_at", "-id"],
+                name="article_public_provider",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['updated_at'], name='article_updated'),
+            model_name="article",
+            index=models.Index(fields=["updated_at"], name="article_updated"),
         ),
     ]
