@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
-from . import admin_desk, admin_rows, editorial
+from . import admin_desk, admin_rows, admin_schedule, admin_stories, editorial, stories
 from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm
 from .models import (
     EDITORIAL_FIELDS,
@@ -38,6 +38,7 @@ from .models import (
     RelatedItem,
     Topic,
     child_count,
+    deleting_as,
     is_link_url_q,
 )
 from .templatetags.feedtext import isolate_text, isolated, shown_value
@@ -316,14 +317,18 @@ class ArticleAdmin(admin.ModelAdmin):
         "published",
         "quality",
         "heat",
+        # The schedule, set from the row too (admin_rows.LIST_TIME_FIELDS).
+        "publish_at",
+        "unpublish_at",
         "review_state",
         "provider_shown",
         "arrived",
         "published_at",
         "topic_names",
+        admin_stories.reports,
     ]
     list_display_links = ["title_shown"]
-    list_editable = list(EDITORIAL_FIELDS)
+    list_editable = [*EDITORIAL_FIELDS, *admin_rows.LIST_TIME_FIELDS]
     list_filter = [
         admin_desk.ReviewedFilter,
         admin_desk.ArrivedFilter,
@@ -334,6 +339,7 @@ class ArticleAdmin(admin.ModelAdmin):
         TopicFilter,
         QualityFilter,
         HeatFilter,
+        admin_stories.OneRowPerStoryFilter,
     ]
     date_hierarchy = "published_at"
     search_fields = ["title", "excerpt", "provider__name"]
@@ -361,10 +367,16 @@ class ArticleAdmin(admin.ModelAdmin):
         "set_heat",
         "mark_reviewed",
         "mark_not_reviewed",
+        *admin_schedule.ACTIONS,
+        *admin_stories.STORY_ACTIONS,
     ]
     save_on_top = True
     fieldsets = [
         ("Editorial", {"fields": [*EDITORIAL_FIELDS, "expected_version", "review_state"]}),
+        (
+            "Front page: schedule and pin",
+            {"fields": ["publish_at", "unpublish_at", "pinned_until", "pin_order"]},
+        ),
         (
             "Article (from the feed)",
             {"fields": ["title", "excerpt", "category", "type", "published_at", "provider"]},
@@ -380,7 +392,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # No prefetching here: the change list fetches bounded parts (ArticleChangeList), the
         # change form's lists their first FORM_LIST_LIMIT entries.
-        return super().get_queryset(request).select_related("provider", "reviewed_by")
+        return super().get_queryset(request).select_related("provider", "reviewed_by", "story")
 
     def get_search_results(self, request, queryset, search_term):
         # The public search's one definition (accents and case folded, title, excerpt and
@@ -392,6 +404,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", ArticleChangelistForm)
+        kwargs = {**admin_rows.list_form_options(), **kwargs}
         return super().get_changelist_form(request, **kwargs)
 
     # -- who may change what --------------------------------------------------------------
@@ -441,6 +454,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
+            stories.cluster_articles([obj.pk])
             return
         changes = {name: form.cleaned_data[name] for name in form.edited_fields}
         editorial.apply_editorial_changes(
@@ -450,6 +464,17 @@ class ArticleAdmin(admin.ModelAdmin):
             via=form.via,
             expected_version=form.cleaned_data["expected_version"],
         )
+        if stories.CLUSTERED_FIELDS & set(changes):
+            stories.cluster_articles([obj.pk])
+
+    # Deleting leaves a tombstone (models.Tombstone) that names who deleted: the admin says who.
+    def delete_model(self, request, obj):
+        with deleting_as(request.user):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with deleting_as(request.user):
+            super().delete_queryset(request, queryset)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -794,7 +819,16 @@ class TopicAdmin(SharedByArticlesAdmin):
 class ArticleChangeAdmin(admin.ModelAdmin):
     """The history is a record: everyone who may see it sees it; nobody edits it."""
 
-    list_display = ["changed_at", "article_shown", "field", "old_shown", "new_shown", "user", "via"]
+    list_display = [
+        "changed_at",
+        "article_shown",
+        "field",
+        "old_shown",
+        "new_shown",
+        "user",
+        "via",
+        "rule_name",
+    ]
     list_filter = ["via", "field"]
     list_select_related = ["article", "user"]
     search_fields = ["article__title", "article__key", "user__username"]
@@ -859,3 +893,8 @@ class ArticleChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+import curation.admin_ingest  # noqa: E402, F401  (registers the ingest admin)
+
+from . import admin_rules  # noqa: E402, F401  (registers the rules' admin)

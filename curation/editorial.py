@@ -18,14 +18,19 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import stories
 from .models import (
     EDITORIAL_FIELDS,
+    RANK_INPUTS,
     REVIEWED,
+    VISIBILITY_FIELDS,
     Article,
     ArticleChange,
     Provider,
     PublicState,
+    check_schedule,
     json_safe,
+    rank_for,
 )
 
 # Rows updated per UPDATE statement, to stay far below every database's parameter limit.
@@ -72,6 +77,7 @@ def apply_editorial_changes(
     user: Any,
     via: str,
     expected_version: int | None = None,
+    rule: Any = None,
 ) -> Applied:
     """Set ``changes`` (field name -> new value) on one article or a queryset of articles.
 
@@ -90,6 +96,8 @@ def apply_editorial_changes(
     Returns how many articles changed and how many there were.
 
     ``target`` may be an ``Article`` instance, whose attributes are updated to match.
+    With ``rule`` (a ``Rule``, ``via`` "rule"), the history rows name it and no editor decided:
+    the review moves only by ``REVIEWED`` (curation/rules.py).
     """
     single = isinstance(target, Article)
     if expected_version is not None and not single:
@@ -107,12 +115,20 @@ def apply_editorial_changes(
     else:
         rows = Article.objects.filter(pk__in=target.order_by().prefetch_related(None).values("pk"))
     reviewer = user if getattr(user, "pk", None) else None
+    # A schedule is checked whole: each article's own other end (a bulk action sets one).
+    schedule = (
+        {"publish_at", "unpublish_at"} if {"publish_at", "unpublish_at"} & set(columns) else set()
+    )
     with transaction.atomic():
         current = list(
             rows.select_for_update()
             .order_by("pk")
-            .values("pk", "version", "reviewed_at", *columns.keys())
+            .values(
+                *dict.fromkeys(["pk", "version", "reviewed_at", "story_id", *columns, *schedule])
+            )
         )
+        if schedule:
+            _check_schedules(current, columns, single=single)
         if single and expected_version is not None:
             found = current[0]["version"] if current else None
             if found != expected_version:
@@ -124,7 +140,9 @@ def apply_editorial_changes(
         by_review: dict[bool | None, list[int]] = {True: [], False: [], None: []}
         for row in current:
             differing = [column for column, value in columns.items() if row[column] != value]
-            decided = any(_field_name(column) in EDITORIAL_FIELDS for column in differing)
+            decided = rule is None and any(
+                _field_name(column) in EDITORIAL_FIELDS for column in differing
+            )
             was_reviewed = row["reviewed_at"] is not None
             wants = review if review is not None else (True if decided else None)
             review_moves = wants is not None and wants != was_reviewed
@@ -178,9 +196,19 @@ def apply_editorial_changes(
                     # Only reachable when the database does not lock rows on SELECT ... FOR UPDATE.
                     raise StaleVersion(target if single else None, expected_version or 0, None)
         _readable(history)
+        if rule is not None:
+            for change in history:
+                change.rule, change.rule_name = rule, rule.name
         ArticleChange.objects.bulk_create(history)
-        if any(change.field == "published" for change in history):
+        if any(change.field in VISIBILITY_FIELDS for change in history):
             PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
+        if set(columns) & set(RANK_INPUTS):
+            written = [pk for ids in by_review.values() for pk in ids]
+            Article.objects.filter(pk__in=written).refresh_ranks()
+        if {"quality", "heat"} & set(columns):
+            # The lead is the best copy by quality and heat: rank the stories again.
+            written_ids = {pk for ids in by_review.values() for pk in ids}
+            stories.refresh(row["story_id"] for row in current if row["pk"] in written_ids)
     if single:
         for column, value in columns.items():
             setattr(target, column, value)
@@ -190,7 +218,35 @@ def apply_editorial_changes(
                     setattr(target, column, value)
         target.version = current[0]["version"] + 1
         target.updated_at = now
+        if set(columns) & set(RANK_INPUTS):
+            target.rank = rank_for(*(getattr(target, name) for name in RANK_INPUTS))
     return Applied(changed, len(current))
+
+
+def _check_schedules(current: list[dict], columns: Mapping[str, Any], *, single: bool) -> None:
+    """``models.check_schedule`` on every article as the change would leave it."""
+    refused = []
+    for row in current:
+        ends = {name: columns.get(name, row[name]) for name in ("publish_at", "unpublish_at")}
+        try:
+            check_schedule(**ends)
+        except ValidationError as error:
+            refused.append(error)
+    if refused and single:
+        raise refused[0]
+    if refused:
+        count = len(refused)
+        raise ValidationError(
+            {
+                "unpublish_at": f"{refused[0].messages[0]} "
+                + (
+                    "1 selected article would end before it starts"
+                    if count == 1
+                    else f"{count} selected articles would end before they start"
+                )
+                + ", so nothing was changed."
+            }
+        )
 
 
 def _validate(changes: Mapping[str, Any]) -> None:

@@ -16,9 +16,10 @@ from django.utils.html import escape
 from newsroom.security import absolute_url
 
 from .filters import ArticleFilter
-from .models import Article
+from .models import Article, Provider
+from .pagination import first_rows, without_paging
 from .templatetags.feedtext import without_bidi_controls
-from .views import STORY_ITEMS, first_rows, first_topics, shown_topics
+from .views import STORY_ITEMS, first_topics, shown_topics
 
 FEED_SIZE = 50
 
@@ -28,9 +29,10 @@ class ArticleRssFeed(Feed):
 
     feed_type = Rss201rev2Feed
     url_name = "curation:feed-rss"
+    page_name = "curation:article-list"
 
     def __call__(self, request: HttpRequest, *args, **kwargs):
-        filterset = self.get_object(request)
+        filterset = self.get_object(request, *args, **kwargs)
         if not filterset.is_valid():
             problems = "; ".join(
                 f"{name}: {' '.join(messages)}" for name, messages in filterset.form.errors.items()
@@ -43,19 +45,27 @@ class ArticleRssFeed(Feed):
     def get_object(self, request: HttpRequest, *args, **kwargs) -> ArticleFilter:
         # The feed instance is shared by every request, so the filters live on the request.
         if not hasattr(request, "_article_filter"):
-            request._article_filter = ArticleFilter(request.GET, request=request)
+            data = request.GET.copy()
+            for name, value in self.section(**kwargs).items():
+                data[name] = value
+            request._article_filter = ArticleFilter(data, request=request)
+            request._article_filter.section_kwargs = kwargs
         return request._article_filter
 
-    @staticmethod
-    def _query(filterset: ArticleFilter) -> str:
-        query = filterset.data.copy()
-        for name in ("page", "after", "before"):
-            query.pop(name, None)
+    def section(self, **kwargs) -> dict[str, str]:
+        """The filter a section's feed fixes; none for the site's own feed."""
+        return {}
+
+    def _query(self, filterset: ArticleFilter) -> str:
+        query = without_paging(filterset.request.GET)
         return f"?{query.urlencode()}" if query else ""
+
+    def _reverse(self, filterset: ArticleFilter, name: str) -> str:
+        return reverse(name, kwargs=filterset.section_kwargs)
 
     def title(self, filterset: ArticleFilter) -> str:
         described = without_bidi_controls(filterset.describe())
-        return f"Newsroom: {described}" if described else "Newsroom: latest stories"
+        return f"Newsroom: {described}" if described else f"Newsroom: {filterset.heading.lower()}"
 
     def description(self, filterset: ArticleFilter) -> str:
         return "Stories picked by the Newsroom editors."
@@ -64,11 +74,13 @@ class ArticleRssFeed(Feed):
     # alone), so the feed names the configured site, never the Host header's port.
     def link(self, filterset: ArticleFilter) -> str:
         return absolute_url(
-            filterset.request, reverse("curation:article-list") + self._query(filterset)
+            filterset.request, self._reverse(filterset, self.page_name) + self._query(filterset)
         )
 
     def feed_url(self, filterset: ArticleFilter) -> str:
-        return absolute_url(filterset.request, reverse(self.url_name) + self._query(filterset))
+        return absolute_url(
+            filterset.request, self._reverse(filterset, self.url_name) + self._query(filterset)
+        )
 
     def items(self, filterset: ArticleFilter):
         # The first page of the list's keyset reading (partial indexes, no OFFSET, no count);
@@ -112,6 +124,47 @@ class ArticleRssFeed(Feed):
 class ArticleAtomFeed(ArticleRssFeed):
     feed_type = Atom1Feed
     url_name = "curation:feed-atom"
+
+    def subtitle(self, filterset: ArticleFilter) -> str:
+        return self.description(filterset)
+
+
+class TopicRssFeed(ArticleRssFeed):
+    """A topic section's stories (``/topics/<name>/``), filtered like its page."""
+
+    url_name = "curation:topic-rss"
+    page_name = "curation:topic"
+
+    def section(self, **kwargs) -> dict[str, str]:
+        return {"topic": kwargs["name"]}
+
+
+class TopicAtomFeed(TopicRssFeed):
+    feed_type = Atom1Feed
+    url_name = "curation:topic-atom"
+
+    def subtitle(self, filterset: ArticleFilter) -> str:
+        return self.description(filterset)
+
+
+class ProviderRssFeed(ArticleRssFeed):
+    """A provider section's stories (``/providers/<id>/``), filtered like its page."""
+
+    url_name = "curation:provider-rss"
+    page_name = "curation:provider"
+
+    def section(self, **kwargs) -> dict[str, str]:
+        return {"provider": str(kwargs["pk"])}
+
+    def title(self, filterset: ArticleFilter) -> str:
+        provider = Provider.objects.filter(pk=filterset.section_kwargs["pk"]).first()
+        name = without_bidi_controls(str(provider)) if provider else "unknown provider"
+        return f"Newsroom: stories from {name}"
+
+
+class ProviderAtomFeed(ProviderRssFeed):
+    feed_type = Atom1Feed
+    url_name = "curation:provider-atom"
 
     def subtitle(self, filterset: ArticleFilter) -> str:
         return self.description(filterset)

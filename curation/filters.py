@@ -21,16 +21,16 @@ from dataclasses import dataclass
 import django_filters
 from django import forms
 from django.core.cache import cache
-from django.db.models import Exists, F, IntegerField, OuterRef, Subquery
-from django.db.models.expressions import OrderBy
-from django.db.models.lookups import IsNull
+from django.db import connections
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
 from django.forms.utils import flatatt
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .models import Article, ArticleTopic, Provider, PublicState, Topic
+from .models import SCHEDULE_FIELDS, Article, ArticleTopic, Provider, PublicState, Topic
+from .pagination import ID_DESC, RESULT_COUNT_CAP, SortKey, order_by
 from .templatetags.feedtext import BIDI_CONTROLS, isolate_text
 
 # The facets are recounted at once when any article changes or leaves the site (the publication
@@ -43,24 +43,14 @@ FACET_COUNT_CAP = 100
 # published stories, the first categories and types in alphabetical order (and always the
 # visitor's own choice).
 MAX_FACET_VALUES = 100
-# The list's "N stories" stops here ("1000+ stories"): the same bound for the same reason.
-RESULT_COUNT_CAP = 1000
 
 
-@dataclass(frozen=True)
-class SortKey:
-    """One column of an ordering. ``nullable`` keys put their empty values last."""
-
-    field: str
-    descending: bool
-    nullable: bool = True
-
-
-ID_DESC = SortKey("id", descending=True, nullable=False)
 NEWEST = SortKey("published_at", descending=True)
 # Each ordering ends with the id, so every article has one place in it: keyset pagination
-# (curation/views.py) and the partial indexes of migration 0004 rely on it.
+# (curation/pagination.py) and the partial indexes of Article.Meta rely on it.
 ORDERINGS: dict[str, tuple[SortKey, ...]] = {
+    # The stored score (models.rank_for), never empty: its own index, article_public_top.
+    "top": (SortKey("rank", descending=True, nullable=False), ID_DESC),
     "newest": (NEWEST, ID_DESC),
     "oldest": (
         SortKey("published_at", descending=False),
@@ -70,91 +60,249 @@ ORDERINGS: dict[str, tuple[SortKey, ...]] = {
     "heat": (SortKey("heat", descending=True), NEWEST, ID_DESC),
 }
 ORDERING_CHOICES = [
-    ("newest", "Newest first"),
+    ("top", "Top stories"),
+    ("newest", "Latest"),
     ("oldest", "Oldest first"),
     ("quality", "Highest quality"),
     ("heat", "Hottest"),
 ]
+DEFAULT_ORDERING = "top"
+# The list page's heading per ordering (with no other filter set).
+ORDERING_HEADINGS = {
+    "top": "Top stories",
+    "newest": "Latest stories",
+    "oldest": "Oldest stories",
+    "quality": "Highest quality stories",
+    "heat": "Hottest stories",
+}
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 # What no database column can hold (PostgreSQL refuses NUL in text; surrogates are not UTF-8):
 # such a value matches no story, and must never reach a query.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _storable(text: str) -> bool:
+def storable(text: str) -> bool:
+    """Whether a query may carry ``text`` (see ``_UNSTORABLE``)."""
     return _UNSTORABLE.search(text) is None
 
 
 def refuse_unstorable(text: str) -> None:
     """A form validator: free text that no query may carry is the visitor's 400, not a 500."""
-    if not _storable(text):
+    if not storable(text):
         raise forms.ValidationError(
             "This contains a character no story can hold (NUL or an unpaired surrogate)."
         )
 
 
-def order_by(keys: tuple[SortKey, ...], *, reverse: bool = False) -> list[OrderBy]:
-    """The ``order_by()`` arguments for these keys, empty values last (first when reversed).
-
-    Empty values go last by ordering on ``field IS NULL`` first rather than by ``NULLS LAST``:
-    SQLite cannot index a ``NULLS LAST`` column and PostgreSQL's default index puts NULLs first,
-    but both can walk the expression indexes of migration 0004 in this order.
-    """
-    expressions = []
-    for key in keys:
-        if key.nullable:
-            expressions.append(OrderBy(IsNull(F(key.field), True), descending=reverse))
-        expressions.append(OrderBy(F(key.field), descending=key.descending != reverse))
-    return expressions
-
-
 # The publication version --------------------------------------------------------------------
 
 
-def _with_public_state(articles) -> tuple[datetime.datetime | None, datetime.datetime | None]:
-    """``(articles.last_changed(), PublicState.changed_at)`` in one query (an index lookup and
-    a primary-key lookup)."""
-    latest = Subquery(articles.order_by("-updated_at").values("updated_at")[:1])
-    row = PublicState.objects.filter(pk=1).values_list(latest, "changed_at").first()
-    if row is None:  # no state row yet (a flushed test database): the articles alone
-        return articles.last_changed(), None
-    return row
+def request_now(request: HttpRequest | None = None) -> datetime.datetime:
+    """The moment a request is answered at, the same for all its queries (remembered on it):
+    a schedule or a pin that ends mid-request must not show a story in one part of a page and
+    hide it in another."""
+    now = getattr(request, "_public_now", None)
+    if now is None:
+        now = timezone.now()
+        if request is not None:
+            request._public_now = now
+    return now
+
+
+@dataclass(frozen=True)
+class PublicMoments:
+    """What the public site's validators and caches are built from (one query).
+
+    ``latest``: the latest ``updated_at`` of all articles; ``latest_public``: of the public
+    ones; ``left``: when a story last left the site by a write (``PublicState``); ``passed``:
+    the latest schedule or pin boundary already reached (a story appeared, vanished or lost its
+    pin with no write at all); ``upcoming``: the next one, when the site will change by itself.
+    """
+
+    latest: datetime.datetime | None
+    latest_public: datetime.datetime | None
+    left: datetime.datetime | None
+    passed: datetime.datetime | None
+    upcoming: datetime.datetime | None
+
+
+def _boundary(field: str, now: datetime.datetime, *, passed: bool) -> Subquery:
+    """The latest ``field`` at or before ``now`` (``passed``), or the first after it, among the
+    published articles: one probe of the field's partial index."""
+    published = Article.objects.filter(published=True, **{f"{field}__isnull": False})
+    if passed:
+        rows = published.filter(**{f"{field}__lte": now}).order_by(f"-{field}")
+    else:
+        rows = published.filter(**{f"{field}__gt": now}).order_by(field)
+    return Subquery(rows.values(field)[:1])
+
+
+def _latest_update(articles) -> Subquery:
+    return Subquery(articles.order_by("-updated_at").values("updated_at")[:1])
+
+
+def _moments_columns(now: datetime.datetime) -> dict:
+    return {
+        "latest": _latest_update(Article.objects.all()),
+        "latest_public": _latest_update(Article.objects.published(now)),
+        **{
+            f"{field}_{side}": _boundary(field, now, passed=side == "passed")
+            for field in SCHEDULE_FIELDS
+            for side in ("passed", "upcoming")
+        },
+    }
+
+
+# The moments' SQL, compiled once per database (compiling its nine subqueries cost more than
+# running them, and a cached page runs nothing else): the moment "now" is its only variable.
+_SENTINEL = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+_MOMENTS_SQL: dict[str, tuple[str, list, list[bool]]] = {}
+
+
+def _run_compiled(name: str, build, now: datetime.datetime) -> dict | None:
+    """Run the query ``build(moment)`` makes, compiled once per database, at ``now``."""
+    connection = connections[Article.objects.db]
+    compiled = _MOMENTS_SQL.get(f"{connection.alias}:{name}")
+    if compiled is None:
+        sql, params = build(_SENTINEL).query.sql_with_params()
+        sentinel = connection.ops.adapt_datetimefield_value(_SENTINEL)
+        compiled = (sql, list(params), [param == sentinel for param in params])
+        _MOMENTS_SQL[f"{connection.alias}:{name}"] = compiled
+    sql, params, is_now = compiled
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment if flag else p for p, flag in zip(params, is_now, strict=True)])
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
+    return None if row is None else dict(zip(names, map(_as_moment, row), strict=True))
+
+
+def _full_moments(now: datetime.datetime) -> dict | None:
+    return _run_compiled(
+        "full",
+        lambda moment: PublicState.objects.filter(pk=1).values(
+            **_moments_columns(moment), left=F("changed_at")
+        ),
+        now,
+    )
+
+
+def _latest_moments() -> dict | None:
+    """The two moments every write moves: the latest ``updated_at`` and ``PublicState``."""
+    return _run_compiled(
+        "latest",
+        lambda moment: PublicState.objects.filter(pk=1).values(
+            latest=_latest_update(Article.objects.all()), left=F("changed_at")
+        ),
+        _SENTINEL,
+    )
+
+
+# The rest of the moments as last read, per database: they change only when an article is
+# written (which moves ``latest`` or ``left``) or when the clock reaches the next boundary, so
+# while neither happened they are still right, and a request reads two index lookups instead
+# of eleven (a cached page runs nothing else).
+_DERIVED: dict[str, tuple[tuple, dict]] = {}
+
+
+def _moments_row(now: datetime.datetime) -> dict | None:
+    alias = Article.objects.db
+    row = _latest_moments()
+    if row is None:
+        return None
+    known = _DERIVED.get(alias)
+    if known is not None and known[0] == (row["latest"], row["left"]):
+        derived = known[1]
+        passed = [derived[f"{field}_passed"] for field in SCHEDULE_FIELDS]
+        upcoming = [derived[f"{field}_upcoming"] for field in SCHEDULE_FIELDS]
+        if all(moment is None or moment <= now for moment in passed) and all(
+            moment is None or now < moment for moment in upcoming
+        ):
+            return {**derived, **row}
+    full = _full_moments(now)
+    if full is not None:
+        _DERIVED[alias] = ((full["latest"], full["left"]), full)
+    return full
+
+
+def _as_moment(value) -> datetime.datetime | None:
+    """A moment as the database returned it (SQLite: text in UTC) as an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+def public_moments(request: HttpRequest | None = None) -> PublicMoments:
+    """``PublicMoments`` at the request's moment, in one query (remembered on the request): two
+    index lookups for the latest changes, a primary-key lookup for ``PublicState`` and two
+    index probes per schedule field."""
+    found = getattr(request, "_public_moments", None)
+    if found is not None:
+        return found
+    now = request_now(request)
+    row = _moments_row(now)
+    if row is None:  # no state row yet (a flushed test database): the same without it
+        row = {name: _evaluate(expression) for name, expression in _moments_columns(now).items()}
+        row["left"] = None
+
+    def boundary(side: str, pick):
+        moments = (row[f"{field}_{side}"] for field in SCHEDULE_FIELDS)
+        return pick((moment for moment in moments if moment is not None), default=None)
+
+    found = PublicMoments(
+        latest=row["latest"],
+        latest_public=row["latest_public"],
+        left=row["left"],
+        passed=boundary("passed", max),
+        upcoming=boundary("upcoming", min),
+    )
+    if request is not None:
+        request._public_moments = found
+    return found
+
+
+def _evaluate(expression: Subquery):
+    return Article.objects.annotate(value=expression).values_list("value", flat=True).first()
+
+
+def _iso(moment: datetime.datetime | None) -> str:
+    return moment.isoformat() if moment else "-"
 
 
 def publication_version(request: HttpRequest | None = None) -> str:
-    """Changes whenever any article is created, published, unpublished, edited or deleted.
+    """Changes whenever any article is created, published, unpublished, edited or deleted, and
+    whenever a schedule or pin boundary passes.
 
     The latest ``updated_at`` of all articles (the ``article_updated`` index), published or
-    not, and when a story last left the site (``PublicState``: a deletion moves no
-    ``updated_at``). It keys caches only and is never shown, so draft edits do not leak.
-    Remembered on the request, so a page pays for it once.
+    not, when a story last left the site (``PublicState``: a deletion moves no
+    ``updated_at``), and the latest schedule or pin boundary reached (a story appearing or
+    vanishing on time moves neither). It keys caches only and is never shown, so draft edits
+    do not leak. Remembered on the request, so a page pays for it once.
     """
-    remembered = getattr(request, "_publication_version", None)
-    if remembered is not None:
-        return remembered
-    version = "|".join(
-        moment.isoformat() if moment else "-"
-        for moment in _with_public_state(Article.objects.all())
-    )
-    if request is not None:
-        request._publication_version = version
-    return version
+    moments = public_moments(request)
+    return "|".join(_iso(moment) for moment in (moments.latest, moments.left, moments.passed))
 
 
 def last_published_change(request: HttpRequest | None = None) -> datetime.datetime | None:
     """When the public site last changed (Last-Modified): the latest ``updated_at`` of the
-    published articles, or when a story last left the site if that is later (one query).
+    public articles, when a story last left the site, or the latest schedule or pin boundary
+    reached, whichever is latest (the same one query).
 
     Without ``PublicState`` an unpublish or a deletion would move Last-Modified backwards, and a
-    client revalidating with If-Modified-Since alone would keep the story (issue 11, point 19).
+    client revalidating with If-Modified-Since alone would keep the story (issue 11, point 19);
+    without the boundaries, so would a story vanishing at its ``unpublish_at``.
     """
-    if request is not None and hasattr(request, "_last_published_change"):
-        return request._last_published_change
-    moments = _with_public_state(Article.objects.published())
-    latest = max((moment for moment in moments if moment is not None), default=None)
-    if request is not None:
-        request._last_published_change = latest
-    return latest
+    moments = public_moments(request)
+    found = (moments.latest_public, moments.left, moments.passed)
+    return max((moment for moment in found if moment is not None), default=None)
+
+
+def next_public_change(request: HttpRequest | None = None) -> datetime.datetime | None:
+    """The next moment the public site changes by itself (a story appears or vanishes on its
+    schedule, or a pin ends), or ``None``: no cache may keep a page past it."""
+    return public_moments(request).upcoming
 
 
 # Facets ---------------------------------------------------------------------------------------
@@ -263,7 +411,7 @@ def chosen_facet(name: str, value: str) -> tuple[str, str, int] | None:
     """The visitor's choice of a topic, provider, category or type that the choice list leaves
     out, as ``(value, label, capped count)`` if a published story has it, else ``None``: one
     query, and none for a value no story can have."""
-    if not value or not _storable(value):
+    if not value or not storable(value):
         return None
     published = Article.objects.published().order_by()
     if name == "provider":
@@ -289,11 +437,69 @@ def chosen_facet(name: str, value: str) -> tuple[str, str, int] | None:
     return (value, value, count) if count else None
 
 
-def facet_label(label: str, count: int) -> str:
+def facet_label(label: str, count: int, *, at_least: bool = False) -> str:
+    """``"AI (12)"``; ``"AI (100+)"`` past the cap, ``"AI (12+)"`` when the count is a lower
+    bound (counted among the first ``RESULT_COUNT_CAP`` matches of the filters)."""
     # An <option> holds text only: feed text with bidi controls is isolated by characters.
     if BIDI_CONTROLS.search(label):
         label = isolate_text(label)
-    return f"{label} ({FACET_COUNT_CAP}+)" if count > FACET_COUNT_CAP else f"{label} ({count})"
+    if count > FACET_COUNT_CAP:
+        return f"{label} ({FACET_COUNT_CAP}+)"
+    return f"{label} ({count}+)" if at_least else f"{label} ({count})"
+
+
+FACET_NAMES = ("topic", "provider", "category", "type")
+
+
+def filtered_facets(articles, name: str, cache_key: str) -> tuple[list[tuple[str, str, int]], bool]:
+    """One facet's choices counted among ``articles`` (the published stories under the other
+    filters): ``([(value, label, count)], at_least)``.
+
+    Counted among the first ``RESULT_COUNT_CAP`` matches, so a refresh reads at most that many
+    rows whatever the filters (the same bound as the list's own count); ``at_least`` says there
+    were more matches, so each count is a lower bound. Cached under ``cache_key`` (publication
+    version and filters) for ``FACET_CACHE_SECONDS``.
+    """
+    key = f"curation:facets:filtered:v1:{name}:" + hashlib.sha256(cache_key.encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        ids = list(articles.order_by().values_list("pk", flat=True)[: RESULT_COUNT_CAP + 1])
+        at_least = len(ids) > RESULT_COUNT_CAP
+        found = (_count_among(name, ids[:RESULT_COUNT_CAP]), at_least)
+        cache.set(key, found, FACET_CACHE_SECONDS)
+    return found
+
+
+def _count_among(name: str, ids: list[int]) -> list[tuple[str, str, int]]:
+    if not ids:
+        return []
+    if name == "topic":
+        rows = (
+            ArticleTopic.objects.filter(article_id__in=ids)
+            .values_list("topic__name")
+            .annotate(n=Count("article_id", distinct=True))
+            .order_by("-n", "topic__name")[:MAX_FACET_VALUES]
+        )
+        return sorted((topic, topic, n) for topic, n in rows)
+    among = Article.objects.filter(pk__in=ids).order_by()
+    if name == "provider":
+        rows = (
+            among.filter(provider__isnull=False)
+            .values_list("provider", "provider__name", "provider__domain")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "provider")[:MAX_FACET_VALUES]
+        )
+        return sorted(
+            ((str(pk), _provider_label(label, domain), n) for pk, label, domain, n in rows),
+            key=lambda row: row[1],
+        )
+    rows = (
+        among.exclude(**{name: ""})
+        .values_list(name)
+        .annotate(n=Count("pk"))
+        .order_by(name)[:MAX_FACET_VALUES]
+    )
+    return [(value, value, n) for value, n in rows]
 
 
 # The filters ----------------------------------------------------------------------------------
@@ -384,8 +590,9 @@ class ArticleFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        self.now = request_now(request)
         if queryset is None:
-            queryset = Article.objects.published()
+            queryset = Article.objects.published(self.now)
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.facets = {name: list(choices) for name, choices in facets(request).items()}
         for name, choices in self.facets.items():
@@ -425,17 +632,75 @@ class ArticleFilter(django_filters.FilterSet):
 
     @property
     def sort_keys(self) -> tuple[SortKey, ...]:
-        """The keys of the visitor's ordering (newest first unless they chose another)."""
-        ordering = self.form.cleaned_data.get("ordering") if self.is_valid() else None
-        return ORDERINGS[ordering or "newest"]
+        """The keys of the visitor's ordering (Top stories unless they chose another)."""
+        return ORDERINGS[self.ordering_name]
 
     @property
     def ordering_name(self) -> str:
-        return (self.form.cleaned_data.get("ordering") if self.is_valid() else None) or "newest"
+        ordering = self.form.cleaned_data.get("ordering") if self.is_valid() else None
+        return ordering or DEFAULT_ORDERING
+
+    @property
+    def heading(self) -> str:
+        return ORDERING_HEADINGS[self.ordering_name]
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
+        self._matching = queryset
+        if self.ordering_name == "top":
+            # Pinned stories sit above the ranking (``pinned``), not inside it as well: neither
+            # the pinned copy nor, through another copy, its story.
+            pinned_stories = queryset.pinned(self.now).filter(story__isnull=False)
+            queryset = queryset.filter(
+                Q(pinned_until__isnull=True) | Q(pinned_until__lte=self.now)
+            ).exclude(story__in=pinned_stories.order_by().values("story"))
         return queryset.order_by(*order_by(self.sort_keys))
+
+    @property
+    def pinned(self):
+        """The stories pinned above the ranking, under the visitor's filters: Top stories
+        only; ``None`` for the other orderings."""
+        if self.ordering_name != "top" or not self.is_valid():
+            return None
+        self.qs  # noqa: B018 (filters the queryset, which sets _matching)
+        return self._matching.pinned(self.now).one_per_story()
+
+    def query_key(self, version: str) -> str:
+        """What a cache keeps this filter combination's results under: the publication version
+        and the visitor's filters (not the page position), in a stable order."""
+        values = sorted((name, str(value)) for name, value in self.form.cleaned_data.items())
+        return f"{version}|{values!r}" if self.is_valid() else f"{version}|invalid"
+
+    def count_facets(self) -> None:
+        """Recount each facet's choices under the visitor's other filters (all of them but
+        the facet's own, so each choice says what choosing it would show), for the form."""
+        active = {name: value for name, value in self.active.items() if name != "ordering"}
+        if not active:
+            return
+        version = publication_version(self.request)
+        for name in FACET_NAMES:
+            others = {key: value for key, value in active.items() if key != name}
+            if not others:
+                continue
+            articles = self.queryset
+            for key, value in others.items():
+                articles = self.filters[key].filter(articles, value)
+            counted, at_least = filtered_facets(
+                articles, name, self.query_key(version) + f"|without:{name}"
+            )
+            chosen = active.get(name)
+            if chosen and chosen not in {value for value, _, _ in counted}:
+                counted.append((chosen, self._label(name, chosen), 0))
+            self.form.fields[name].choices = [
+                ("", self.filters[name].extra.get("empty_label") or ""),
+                *(
+                    (value, facet_label(label, count, at_least=at_least and count > 0))
+                    for value, label, count in counted
+                ),
+            ]
+
+    def _label(self, name: str, value: str) -> str:
+        return next((label for v, label, _ in self.facets[name] if v == value), value)
 
     @property
     def active(self) -> dict[str, object]:

@@ -7,6 +7,8 @@ Re-import merges three versions of every field: what the seed said last time (th
 text), what the database says now (editors' work) and what the file says now. A field the file
 did not change keeps the editor's value; a field only the file changed takes the file's; a field
 both changed differently is a conflict that keeps the editor's value unless ``prefer_file``.
+The enabled rules (curation/rules.py) rule every new or changed file first: a value a rule sets
+counts as the file's, in the merge and in the base it keeps for the next one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, NamedTuple
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from . import seedfile, workers
+from . import rules, seedfile, stories, workers
 from .models import (
     ARTICLE_SCALAR_FIELDS,
     Article,
@@ -37,8 +39,10 @@ from .models import (
     Provider,
     PublicState,
     RelatedItem,
+    Tombstone,
     Topic,
     json_safe,
+    rank_for,
 )
 from .seedfile import MERGE_FIELDS, LoadedSeed
 
@@ -79,6 +83,8 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # one line each: file:line: key: problem
+    # Files whose article an editor deleted (a Tombstone): "file: key: deleted by … on …".
+    skipped: list[str] = field(default_factory=list)
     # Accepted, but worth telling the sender (a URL that will never be a link): file: key: what.
     warnings: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
@@ -101,6 +107,7 @@ class ImportReport:
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
             "conflicts": len(self.conflicted_keys),
+            "skipped": len(self.skipped),
             "failed": len(self.failed),
         }
 
@@ -111,6 +118,7 @@ class ImportReport:
             "rolled_back": self.rolled_back,
             "found": self.found,
             "errors": self.failed,
+            "skipped_files": self.skipped,
             "warnings": self.warnings,
             "conflict_details": [
                 {
@@ -319,6 +327,41 @@ def import_seeds(
     return report
 
 
+def import_documents(
+    documents: list[tuple[str, bytes]],
+    *,
+    prefer_file: bool = False,
+    max_bytes: int = seedfile.MAX_FILE_BYTES,
+) -> ImportReport:
+    """Import seed files given as ``(file name, bytes)``: a push, or the text a tombstone kept.
+
+    The same checks, merge, tombstones and report as ``import_seeds``, without the disk.
+    """
+    report = ImportReport(found=len(documents))
+    importer = _Importer(report, prefer_file)
+    known = dict(importer.plan([name for name, _ in documents]))
+    importer.write([_load_bytes(name, data, known[name], max_bytes) for name, data in documents])
+    return report
+
+
+def _load_bytes(name: str, data: bytes, known_digest: str, max_bytes: int) -> LoadedSeed:
+    """``seedfile.load`` for bytes already in memory."""
+    key = seedfile.key_of(name)
+    try:
+        seedfile.validate_key(key)
+        digest = seedfile.content_hash(data)
+        if digest == known_digest:
+            return LoadedSeed(name, key, digest, unchanged=True)
+        document = seedfile.parse(data, name, max_bytes=max_bytes)
+        warnings = [f"{name}: {line}" for line in seedfile.url_warnings(document)]
+        return LoadedSeed(name, key, digest, data.decode("utf-8"), document, warnings=warnings)
+    except seedfile.SeedError as error:
+        error.path = name
+        return LoadedSeed(name, key, error=str(error))
+    except Exception as error:  # one document's surprise is that document's failure
+        return LoadedSeed(name, key, error=seedfile.unexpected_failure(name, "read", error))
+
+
 class _Importer:
     def __init__(self, report: ImportReport, prefer_file: bool) -> None:
         self.report = report
@@ -326,6 +369,7 @@ class _Importer:
         self.providers: dict[tuple[str, str], int] = {}
         self.topics: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # key -> path, to catch two files with one key
+        self.rules = rules.ImportRules(_insert)
 
     def plan(self, files: list[str]) -> list[tuple[str, str]]:
         """Look up the stored hash of each file's article, so unchanged files skip parsing."""
@@ -341,7 +385,20 @@ class _Importer:
 
     def write(self, batch: list[LoadedSeed]) -> None:
         ready = []
+        # Deleted stays deleted: a key with a tombstone is reported and left out, whatever
+        # brought the file (a folder, a push, the command). One query per batch.
+        buried = {
+            tombstone.key: tombstone
+            for tombstone in Tombstone.objects.filter(
+                key__in=[loaded.key for loaded in batch if not loaded.error]
+            )
+        }
         for loaded in batch:
+            if loaded.key in buried and not loaded.error:
+                self.report.skipped.append(
+                    f"{loaded.path}: {loaded.key}: {buried[loaded.key].reason}; not imported"
+                )
+                continue
             if loaded.error:
                 self.report.failed.append(loaded.error)
                 continue
@@ -408,6 +465,7 @@ class _Importer:
                 (article.key, article)
                 for article in Article.objects.with_document().filter(id__in=edited)
             )
+        self.rules.start_batch(edited)
         new: list[LoadedSeed] = []
         to_update: list[tuple[Article, seedfile.SeedDocument]] = []
         changes: list[ArticleChange] = []
@@ -424,12 +482,15 @@ class _Importer:
                 # the same new files): nothing changed, so no new version and no "updated".
                 self.report.unchanged.append(loaded.key)
                 continue
-            merged, clean = self._merge(article, document)
-            changes.extend(_changes(article, merged))
+            verdict = self.rules.judge(document)
+            merged, clean = self._merge(article, document, verdict)
+            merge_changes = _changes(article, merged)
+            changes.extend(merge_changes)
             self._assign(article, merged)
             article.version += 1
             if clean:
                 article.seed_version = article.version
+            self.rules.merged(article, verdict, document, merge_changes, clean)
             to_update.append((article, merged))
             self.report.updated.append(loaded.key)
             article.source_name = os.path.basename(loaded.path)
@@ -437,6 +498,9 @@ class _Importer:
             article.source_hash = loaded.digest
             article.imported_at = now
             article.updated_at = now  # bulk_update does not apply auto_now
+            article.rank = rank_for(
+                article.published_at, article.created_at, article.quality, article.heat
+            )
         for article, document in to_update:
             article.provider_id = self._provider_id(document.provider)
         to_create = self._insert_articles(new, now)
@@ -456,6 +520,7 @@ class _Importer:
                     "seed_version",
                     "imported_at",
                     "updated_at",
+                    "rank",
                 ],
             )
             ids = [article.id for article, _ in to_update]
@@ -464,10 +529,18 @@ class _Importer:
             RelatedItem.objects.filter(article_id__in=ids).delete()
         for change in changes:
             change.article_id = change.article.id
+        self.rules.written(to_create)
         ArticleChange.objects.bulk_create(changes)
         if any(change.field == "published" for change in changes):
             PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
         self._create_children(to_create + to_update)
+        # Stories last, in the batch's transaction: what each file joins lands with it.
+        stories.cluster_imported(
+            [
+                (article.id, self._provider_id(document.provider), document)
+                for article, document in to_create + to_update
+            ]
+        )
 
     def _insert_articles(
         self, batch: list[LoadedSeed], now: datetime.datetime
@@ -486,7 +559,7 @@ class _Importer:
         ]
         rows = []
         for loaded in batch:
-            document = loaded.document
+            document = self.rules.arriving(loaded.key, loaded.document)
             provider = document.provider
             rows.append(
                 (
@@ -500,11 +573,12 @@ class _Importer:
                     document.has_front_matter,
                     loaded.text,
                     loaded.digest,
+                    self.rules.version(loaded.key),
                     1,
-                    1,
                     stamp,
                     stamp,
                     stamp,
+                    rank_for(document.published_at, now, document.quality, document.heat),
                     *defaults,
                 )
             )
@@ -517,12 +591,20 @@ class _Importer:
         return [(_NewArticle(ids[loaded.key], loaded.key), loaded.document) for loaded in batch]
 
     def _merge(
-        self, article: Article, theirs: seedfile.SeedDocument
+        self,
+        article: Article,
+        theirs: seedfile.SeedDocument,
+        verdict: rules.Verdict | None = None,
     ) -> tuple[seedfile.SeedDocument, bool]:
-        """Three-way merge of the file into the article; returns (merged, equals the file)."""
+        """Three-way merge of the file into the article; returns (merged, equals the file).
+
+        A value a rule sets is the file's (``verdict``, curation/rules.py), and the base has the
+        values the rules set last time, so a rule's value is never taken for an editor's."""
+        if verdict:
+            theirs = seedfile.replace(theirs, **verdict.values)
         if article.version == article.seed_version:
             return theirs, True
-        base = _last_seed_fields(article)
+        base = {**_last_seed_fields(article), **self.rules.base(article.id)}
         ours = seedfile.document_fields(article.to_document())
         new = seedfile.document_fields(theirs)
         merged: dict[str, Any] = {}
@@ -566,8 +648,10 @@ class _Importer:
             topics.update(document.topics)
         missing_providers = providers - self.providers.keys()
         if missing_providers:
+            # In sorted order, so concurrent imports (ingest workers) take the unique index's
+            # locks in one order and never deadlock.
             Provider.objects.bulk_create(
-                [Provider(name=name, domain=domain) for name, domain in missing_providers],
+                [Provider(name=name, domain=domain) for name, domain in sorted(missing_providers)],
                 ignore_conflicts=True,
             )
             names = {name for name, _ in missing_providers}
@@ -576,7 +660,7 @@ class _Importer:
         missing_topics = topics - self.topics.keys()
         if missing_topics:
             Topic.objects.bulk_create(
-                [Topic(name=name) for name in missing_topics], ignore_conflicts=True
+                [Topic(name=name) for name in sorted(missing_topics)], ignore_conflicts=True
             )
             for topic in Topic.objects.filter(name__in=missing_topics):
                 self.topics[topic.name] = topic.id
@@ -656,6 +740,7 @@ _ARTICLE_COLUMNS = [
     "imported_at",
     "created_at",
     "updated_at",
+    "rank",
 ]
 _OTHER_FIELDS = [
     field

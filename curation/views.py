@@ -7,42 +7,42 @@ makes is fixed in number, whatever the page size.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial, wraps
+from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F, OuterRef, Prefetch, Q, prefetch_related_objects
-from django.db.models.expressions import OrderBy
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import OuterRef, Prefetch, Q
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+)
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import http_date, quote_etag
 from django.views import View
 from django.views.generic import DetailView, ListView
 
 from newsroom.security import absolute_url
 
-from . import seedfile
+from . import stories
 from .filters import (
-    RESULT_COUNT_CAP,
     ArticleFilter,
     CappedCount,
-    SortKey,
+    facets,
     last_published_change,
-    order_by,
+    next_public_change,
     publication_version,
+    request_now,
 )
 from .models import (
     LINK_FIELDS,
@@ -50,9 +50,11 @@ from .models import (
     Article,
     ArticleImage,
     ArticleTopic,
+    Provider,
     RelatedItem,
     safe_url,
 )
+from .pagination import PAGING_PARAMETERS, PageProblem, paginate, without_paging
 
 PAGE_SIZE = 25
 # Filters folded under "More filters" on the list page; the fold opens when one of them is used.
@@ -79,16 +81,55 @@ IMAGE_KEYS = ("url", "width", "height", "title", "is_cached", "attribution")
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
-# Conditional GET ---------------------------------------------------------------------------
+# Conditional GET, Cache-Control and the page cache ------------------------------------------
+
+# How long a browser (max-age) and a shared cache such as a CDN (s-maxage) may keep a public
+# page, and how long past that a shared cache may still serve it while it fetches a fresh one
+# (stale-while-revalidate). Each is cut short by the next schedule or pin boundary, so no copy
+# outlives the moment a story should appear or vanish; an editor's unpublish is seen within
+# PUBLIC_MAX_AGE + PUBLIC_STALE_SECONDS at the latest (purge the CDN for faster).
+PUBLIC_MAX_AGE = 60
+PUBLIC_STALE_SECONDS = 30
+# Whole public responses kept in Django's cache (Redis when REDIS_URL is set, so shared by
+# every worker), under the publication version: any change to any article, and any boundary
+# passed, makes new keys. This long at most, and never past the next boundary.
+PAGE_CACHE_SECONDS = 300
+
+
+def seconds_until_next_change(request: HttpRequest) -> float | None:
+    """Seconds until the site next changes by itself (a schedule or a pin), or ``None``."""
+    upcoming = next_public_change(request)
+    return None if upcoming is None else (upcoming - request_now(request)).total_seconds()
+
+
+def public_cache_control(response: HttpResponse, request: HttpRequest) -> None:
+    """``public, max-age, s-maxage, stale-while-revalidate``, none past the next boundary."""
+    until = seconds_until_next_change(request)
+    limit = math.inf if until is None else max(0, math.floor(until))
+    fresh = min(PUBLIC_MAX_AGE, limit)
+    stale = min(PUBLIC_STALE_SECONDS, limit - fresh)
+    directives = {"public": True, "max_age": fresh, "s_maxage": fresh}
+    if stale > 0:
+        directives["stale_while_revalidate"] = stale
+    patch_cache_control(response, **directives)
+
+
+def _page_cache_key(request: HttpRequest) -> str:
+    query = sorted((name, value) for name, values in request.GET.lists() for value in values)
+    raw = f"{publication_version(request)}|{request.path}|{query!r}"
+    return "curation:page:v2:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def public_condition(view):
-    """ETag and Last-Modified on a public page, and 304 when the visitor's copy is current.
+    """The public pages' HTTP caching: ETag and Last-Modified with 304s, Cache-Control fit for
+    a CDN, and whole responses kept in Django's cache.
 
     The ETag is a hash of the response itself (as Django's ``ConditionalGetMiddleware`` does):
     it changes exactly when what the visitor sees changes, and an edit to an unpublished article
-    never changes it. Last-Modified is when the public site last changed (``PublicState``): one
-    query. Neither aggregates over the table, so a 304 costs what the page costs (milliseconds).
+    never changes it. Last-Modified is when the public site last changed (``PublicState`` and
+    the schedule boundaries): part of the one query that also gives the publication version.
+    Neither aggregates over the table, so a 304 costs what the page costs (milliseconds), and a
+    cached page costs that one query.
 
     HTTP dates count whole seconds, so a Last-Modified is sent only once its second is over: a
     second change within that same second (an unpublish just after a visit) would otherwise
@@ -98,20 +139,35 @@ def public_condition(view):
 
     @wraps(view)
     def conditional(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        if request.method not in ("GET", "HEAD") or response.status_code != 200:
-            return response
-        if hasattr(response, "render") and callable(response.render):
-            response.render()
-        response["ETag"] = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        key = _page_cache_key(request)
+        stored = cache.get(key)
+        if stored is not None:
+            content, content_type, etag = stored
+            response = HttpResponse(content, content_type=content_type)
+            response["ETag"] = etag
+        else:
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            if hasattr(response, "render") and callable(response.render):
+                response.render()
+            response["ETag"] = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
+            until = seconds_until_next_change(request)
+            timeout = PAGE_CACHE_SECONDS if until is None else min(PAGE_CACHE_SECONDS, until)
+            if timeout >= 1:
+                stored = (response.content, response["Content-Type"], response["ETag"])
+                cache.set(key, stored, int(timeout))
         latest = last_published_change(request)
         timestamp = int(latest.timestamp()) if latest else None
-        if timestamp is not None and timestamp >= int(timezone.now().timestamp()):
+        if timestamp is not None and timestamp >= int(request_now(request).timestamp()):
             timestamp = None  # the second is not over: see above
         # Ours or none: Feed sets its own, the latest item's date, which an unpublish moves back.
         del response["Last-Modified"]
         if timestamp is not None:
             response["Last-Modified"] = http_date(timestamp)
+        public_cache_control(response, request)
         return get_conditional_response(
             request, etag=response["ETag"], last_modified=timestamp, response=response
         )
@@ -119,315 +175,35 @@ def public_condition(view):
     return conditional
 
 
-# Filtering and keyset pagination -------------------------------------------------------------
+def clean_query(view):
+    """Addresses without empty parameters: ``?q=&topic=AI`` (what a form sends for the fields
+    left empty) is answered by a permanent redirect to ``?topic=AI``, so shared and bookmarked
+    addresses, and the caches, see one address per filter combination."""
 
-
-class PageProblem(Exception):
-    """The ``page``, ``after`` or ``before`` parameter names no page of these results."""
-
-
-# ``?page=N`` stays for the first pages (an offset over at most this many pages of ids);
-# beyond them, and in the links the pages show, the cursors of ``?after=`` / ``?before=``.
-MAX_PAGE_NUMBER = 40
-COUNT_CACHE_SECONDS = 60
-_INTEGER_RANGE = range(-(2**63), 2**63)
-
-# Cursors (``?after=`` / ``?before=``) name a position by the article's sort values and its
-# KEY, which is public, not by its id: ids count every article, published or not, so walking
-# cursors that carried them would show how many stories are not public (issue 11, point 20).
-# The server maps the key back to the id (one lookup in the key's unique index) for the
-# ordering's last, tie-breaking column. The cursor is signed (HMAC under SECRET_KEY, with a salt
-# of its own), so a forged or damaged cursor is a 400 and no request can ask about a key the
-# site never showed; the signature is a fixed-length tail, so a cursor stays URL-safe ([\w-]).
-CURSOR_SALT = "curation.views.cursor"
-_SIGNATURE_LENGTH = 22  # base64 of 16 bytes: 128 bits of HMAC-SHA256
-# Base64 of ["ordering", sort values, the longest key in UTF-8], and the signature.
-MAX_CURSOR_LENGTH = (200 + 4 * seedfile.MAX_KEY_LENGTH) * 4 // 3 + _SIGNATURE_LENGTH
-
-
-def _cursor_value(key: SortKey, value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return value
-
-
-def _cursor_signature(payload: str, secret: str) -> str:
-    digest = salted_hmac(CURSOR_SALT, payload, secret=secret, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
-
-
-def sign_cursor(data: list[Any]) -> str:
-    """The cursor for ``[ordering, *sort values except the id, article key]``."""
-    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-    return payload + _cursor_signature(payload, settings.SECRET_KEY)
-
-
-def encode_cursor(ordering: str, keys: tuple[SortKey, ...], article: Article) -> str:
-    """A signed position in an ordering: the article's sort values and key (never its id)."""
-    return sign_cursor(
-        [
-            ordering,
-            *(_cursor_value(key, getattr(article, key.field)) for key in keys[:-1]),
-            article.key,
-        ]
-    )
-
-
-def _signed_data(text: str, problem: PageProblem) -> Any:
-    """The JSON inside a cursor whose signature is right (under SECRET_KEY or a fallback)."""
-    if len(text) > MAX_CURSOR_LENGTH or len(text) <= _SIGNATURE_LENGTH:
-        raise problem
-    payload, signature = text[:-_SIGNATURE_LENGTH], text[-_SIGNATURE_LENGTH:]
-    secret_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
-    if not any(
-        constant_time_compare(signature, _cursor_signature(payload, secret))
-        for secret in secret_keys
-    ):
-        raise problem
-    try:
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):  # JSONDecodeError and UnicodeDecodeError included
-        raise problem from None
-
-
-def decode_cursor(text: str, ordering: str, keys: tuple[SortKey, ...]) -> list[Any]:
-    """The sort values (the id last) of a cursor made by ``encode_cursor`` for this ordering,
-    or PageProblem. One query: the key's id."""
-    problem = PageProblem("This link to more stories is damaged: start again from the first page.")
-    data = _signed_data(text, problem)
-    if not isinstance(data, list) or len(data) != len(keys) + 1:
-        raise problem
-    if data[0] != ordering:
-        raise PageProblem(
-            "This link to more stories belongs to another order: start again from the first page."
-        )
-    values = _sort_values(keys[:-1], data[1:-1], problem)
-    # Any article, not only published ones: the story the cursor was made from may have been
-    # unpublished since, and its position still holds. Only the site signs cursors, so this
-    # tells nobody whether some other key exists.
-    key = data[-1]
-    found = (
-        Article.objects.filter(key=key).values_list("pk", flat=True).first()
-        if isinstance(key, str) and key and len(key) <= seedfile.MAX_KEY_LENGTH
-        else None
-    )
-    if found is None:
-        raise PageProblem(
-            "The story this link to more stories started from has been removed: start again "
-            "from the first page."
-        )
-    return [*values, found]
-
-
-def _sort_values(keys: tuple[SortKey, ...], data: list[Any], problem: PageProblem) -> list[Any]:
-    values = []
-    for key, value in zip(keys, data, strict=True):
-        if value is None and key.nullable:
-            values.append(None)
-        elif Article._meta.get_field(key.field).get_internal_type() == "DateTimeField":
-            try:
-                moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else None
-                if moment is not None and moment.tzinfo is not None:
-                    moment = moment.astimezone(datetime.UTC)  # the databases compare in UTC
-            except (ValueError, OverflowError):
-                moment = None
-            if moment is None or moment.tzinfo is None:
-                raise problem
-            values.append(moment)
-        elif type(value) is int and value in _INTEGER_RANGE:
-            values.append(value)
-        else:
-            raise problem
-    return values
-
-
-def _after(keys: tuple[SortKey, ...], values: list[Any], reverse: bool) -> Q:
-    """Rows strictly after the cursor in the ordering (before it when ``reverse``).
-
-    Forward, a nullable key puts its NULLs last: nothing follows a NULL in it, and every NULL
-    follows a value. Backward it is the mirror image.
-    """
-    key, value = keys[0], values[0]
-    descending = key.descending != reverse
-    if value is None:
-        beyond = Q(**{f"{key.field}__isnull": False}) if reverse else Q(pk__in=[])
-    else:
-        beyond = Q(**{f"{key.field}__{'lt' if descending else 'gt'}": value})
-        if key.nullable and not reverse:
-            beyond |= Q(**{f"{key.field}__isnull": True})
-    if len(keys) == 1:
-        return beyond
-    same = Q(**{f"{key.field}__isnull": True}) if value is None else Q(**{key.field: value})
-    return beyond | (same & _after(keys[1:], values[1:], reverse))
-
-
-def _zones(keys: tuple[SortKey, ...], values: list[Any] | None, reverse: bool):
-    """``(condition, ordering)`` per zone of the leading key, in page order.
-
-    The leading key's dated (non-NULL) rows and its NULL rows are read as two zones, so that in
-    each the ORDER BY is a plain walk of a partial index (a ``NULLS LAST`` ordering is one no
-    SQLite index and no default PostgreSQL index can walk). With a cursor, the dated zone also
-    gets the leading key's range (``published_at <= cursor``), so the walk starts at the cursor
-    however deep it is: no OFFSET.
-    """
-    lead, rest = keys[0], keys[1:]
-    zones: list[bool | None] = [False, True] if lead.nullable else [None]
-    if reverse:
-        zones.reverse()
-    for is_null in zones:
-        if values is not None and (
-            (not reverse and values[0] is None and is_null is False)
-            or (reverse and values[0] is not None and is_null is True)
+    @wraps(view)
+    def cleaned(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("GET", "HEAD") and any(
+            value == "" for values in request.GET.lists() for value in values[1]
         ):
-            continue  # the whole zone lies on the other side of the cursor
-        condition = Q() if is_null is None else Q(**{f"{lead.field}__isnull": is_null})
-        if values is not None:
-            condition &= _after(keys, values, reverse)
-            if not is_null and values[0] is not None:
-                lookup = "lte" if lead.descending != reverse else "gte"
-                condition &= Q(**{f"{lead.field}__{lookup}": values[0]})
-        ordering = (
-            [] if is_null else [OrderBy(F(lead.field), descending=lead.descending != reverse)]
-        )
-        yield condition, ordering + order_by(rest, reverse=reverse)
-
-
-def _read(queryset, keys, values, reverse: bool, limit: int) -> list:
-    """Up to ``limit`` rows from the cursor on: one query per zone reached (one or two)."""
-    rows: list = []
-    for condition, ordering in _zones(keys, values, reverse):
-        rows += queryset.filter(condition).order_by(*ordering)[: limit - len(rows)]
-        if len(rows) >= limit:
-            break
-    return rows
-
-
-def _rows(listing, ids: list[int]) -> list:
-    """The rows with these ids, in this order: one query, whatever sorting found the ids.
-
-    Pages are found as ids first (narrow rows through an index, or a narrow sort for a search)
-    and only then read in full, so a page never computes its columns for rows it skips.
-    ``listing`` says what a row is (columns, joins, annotations) over the published articles, but
-    not the visitor's filters: they found the ids already, and a common search term tested again
-    for 25 ids costs as much as finding them did.
-    """
-    found = {row.pk: row for row in listing.published().filter(pk__in=ids).order_by()}
-    return [found[pk] for pk in ids if pk in found]
-
-
-def first_rows(
-    queryset, listing, filterset: ArticleFilter, size: int, prefetch: tuple = ()
-) -> list:
-    """The first ``size`` rows of ``queryset`` in the visitor's ordering (the feeds' items), read
-    through ``listing`` (see ``_rows``); no count."""
-    ids = _read(queryset.values_list("pk", flat=True), filterset.sort_keys, None, False, size)
-    rows = _rows(listing, ids)
-    prefetch_related_objects(rows, *prefetch)
-    return rows
-
-
-@dataclass
-class KeysetPage:
-    """One page of articles, with cursors to the pages around it and a bounded count."""
-
-    object_list: list[Article]
-    next_cursor: str | None
-    previous_cursor: str | None
-    count: int
-    number: int | None = None
-
-    @property
-    def count_is_exact(self) -> bool:
-        return self.count <= RESULT_COUNT_CAP
-
-    @property
-    def shown_count(self) -> int:
-        return min(self.count, RESULT_COUNT_CAP)
-
-    def has_next(self) -> bool:
-        return self.next_cursor is not None
-
-    def has_previous(self) -> bool:
-        return self.previous_cursor is not None
-
-    def has_other_pages(self) -> bool:
-        return self.has_next() or self.has_previous()
-
-
-def bounded_count(queryset, request: HttpRequest) -> int:
-    """How many articles match, counting no further than ``RESULT_COUNT_CAP + 1``.
-
-    Cached per publication version and filters, so repeat visits do not count again.
-    """
-    filters = request.GET.copy()
-    for name in ("page", "after", "before"):
-        filters.pop(name, None)
-    raw = f"{publication_version(request)}|{filters.urlencode()}"
-    key = "curation:count:v1:" + hashlib.sha256(raw.encode()).hexdigest()
-    count = cache.get(key)
-    if count is None:
-        count = queryset.order_by().values("pk")[: RESULT_COUNT_CAP + 1].count()
-        cache.set(key, count, COUNT_CACHE_SECONDS)
-    return count
-
-
-def paginate(
-    queryset,
-    filterset: ArticleFilter,
-    request: HttpRequest,
-    per_page: int,
-    *,
-    listing,
-    prefetch: tuple = (),
-) -> KeysetPage:
-    """The page the query string asks for: ``?after=``/``?before=`` a cursor, or ``?page=N``.
-
-    A constant number of queries however deep the page: the bounded count (cached), one or two
-    keyset reads of ids (one per zone of the leading sort key), the rows, and the prefetches.
-    """
-    keys, ordering = filterset.sort_keys, filterset.ordering_name
-    after, before, number = (request.GET.get(name) for name in ("after", "before", "page"))
-    if sum(value is not None for value in (after, before, number)) > 1:
-        raise PageProblem("Use only one of page, after and before.")
-    position = 1
-    if number is not None:
-        try:
-            position = int(number)
-        except ValueError:
-            raise PageProblem(f"“{number}” is not a page number.") from None
-        if not 1 <= position <= MAX_PAGE_NUMBER:
-            raise PageProblem(
-                f"There is no page {number}: pages are numbered up to {MAX_PAGE_NUMBER}; "
-                "beyond them, follow the links to older stories."
+            query = without_paging_empty(request)
+            return HttpResponsePermanentRedirect(
+                f"{request.path}?{query.urlencode()}" if query else request.path
             )
-    reverse = before is not None
-    cursor = after if after is not None else before
-    values = decode_cursor(cursor, ordering, keys) if cursor is not None else None
-    ids = queryset.values_list("pk", flat=True)
-    if position > 1:
-        # An offset over at most MAX_PAGE_NUMBER pages of ids, in the index's order.
-        wanted = _read(ids, keys, None, False, position * per_page + 1)[(position - 1) * per_page :]
-        if not wanted:
-            raise PageProblem(f"There is no page {number}: these results end sooner.")
-    else:
-        wanted = _read(ids, keys, values, reverse, per_page + 1)
-    more = len(wanted) > per_page
-    wanted = wanted[:per_page]
-    if reverse:
-        wanted.reverse()
-    rows = _rows(listing, wanted)
-    prefetch_related_objects(rows, *prefetch)
-    cursor_of = partial(encode_cursor, ordering, keys)
-    has_next = more if not reverse else True
-    has_previous = more if reverse else (cursor is not None or position > 1)
-    return KeysetPage(
-        object_list=rows,
-        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
-        previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
-        count=bounded_count(queryset, request),
-        number=position if cursor is None else None,
-    )
+        return view(request, *args, **kwargs)
+
+    return cleaned
+
+
+def without_paging_empty(request: HttpRequest):
+    """The query string without empty parameters (the page position kept)."""
+    query = request.GET.copy()
+    for name in list(query):
+        kept = [value for value in query.getlist(name) if value != ""]
+        if kept:
+            query.setlist(name, kept)
+        else:
+            del query[name]
+    return query
 
 
 # Bounded lists --------------------------------------------------------------------------------
@@ -523,21 +299,33 @@ STORY_PREFETCH = (first_topics(STORY_ITEMS), first_images(STORY_ITEMS), first_re
 
 
 class FilteredArticlesMixin:
-    """The visitor's filters from the query string, over the published articles."""
+    """The visitor's filters from the query string, over the published articles; a section
+    page (``section``) adds its own topic or provider to them."""
 
     request: HttpRequest
+
+    def section(self) -> dict[str, str]:
+        """The filter a section page fixes (``{"topic": "AI"}``); none on the main list."""
+        return {}
 
     @property
     def filterset(self) -> ArticleFilter:
         if not hasattr(self, "_filterset"):
-            self._filterset = ArticleFilter(self.request.GET, request=self.request)
+            data = self.request.GET.copy()
+            for name, value in self.section().items():
+                data[name] = value
+            self._filterset = ArticleFilter(data, request=self.request)
         return self._filterset
 
     def filtered_articles(self):
         """The filtered articles, or none at all when a filter's value is invalid."""
         if self.filterset.is_valid():
-            return self.filterset.qs
+            return self.filterset.qs.one_per_story()
         return self.filterset.queryset.none()
+
+    def cache_key(self) -> str:
+        """The count's cache key: the publication version and the filters."""
+        return self.filterset.query_key(publication_version(self.request))
 
 
 def first_safe_image(article: Article) -> ArticleImage | None:
@@ -546,11 +334,20 @@ def first_safe_image(article: Article) -> ArticleImage | None:
 
 # Which way "next" goes, in words, per ordering: (next, previous).
 PAGER_LABELS = {
+    "top": ("More stories", "Top stories"),
     "newest": ("Older stories", "Newer stories"),
     "oldest": ("Newer stories", "Older stories"),
     "quality": ("More stories", "Better stories"),
     "heat": ("More stories", "Hotter stories"),
 }
+# The main topics in the site's navigation: the topics with the most public stories.
+NAV_TOPICS = 6
+
+
+def nav_topics(request: HttpRequest) -> list[str]:
+    """The names of the main topics (the facets' counts, cached), most stories first."""
+    counted = sorted(facets(request)["topic"], key=lambda row: (-row[2], row[1]))
+    return [name for name, _, _ in counted[:NAV_TOPICS]]
 
 
 class ArticleListView(FilteredArticlesMixin, ListView):
@@ -567,11 +364,12 @@ class ArticleListView(FilteredArticlesMixin, ListView):
             page = paginate(
                 queryset,
                 self.filterset,
-                self.request,
+                self.request.GET,
                 page_size,
                 listing=Article.objects.for_listing().annotate(
                     related_total=child_count(RelatedItem), topic_total=child_count(ArticleTopic)
                 ),
+                cache_key=self.cache_key(),
                 prefetch=CARD_PREFETCH,
             )
         except PageProblem as problem:
@@ -584,23 +382,109 @@ class ArticleListView(FilteredArticlesMixin, ListView):
                 article.topic_total, len(article.shown_topics), "topic"
             )
             article.related_count = CappedTotal(article.related_total)
+        stories.also_reported(page.object_list)
         return None, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if self.filterset.is_valid():
+            self.filterset.count_facets()
         context["filter"] = self.filterset
         context["page_problem"] = getattr(self, "page_problem", "")
         context["more_filters_open"] = any(self.request.GET.get(name) for name in MORE_FILTERS)
-        context["query"] = self.request.GET.copy()
-        for name in ("page", "after", "before"):
-            context["query"].pop(name, None)
+        context["query"] = without_paging(self.request.GET)
         context["pager_labels"] = PAGER_LABELS[self.filterset.ordering_name]
+        context["heading"] = self.heading()
+        context["nav_topics"] = nav_topics(self.request)
+        context["now"] = request_now(self.request)
+        context["feed_urls"] = self.feed_urls(context["query"])
+        page = context.get("page_obj")
+        if page is not None:
+            context["next_url"] = self._page_url(context["query"], after=page.next_cursor)
+            context["previous_url"] = self._page_url(context["query"], before=page.previous_cursor)
         return context
+
+    @staticmethod
+    def _page_url(query, **cursor: str | None) -> str:
+        """Another page of these results: the filters as set (no empty ones) and a cursor."""
+        query = query.copy()
+        for name, value in cursor.items():
+            if value:
+                query[name] = value
+        return f"?{query.urlencode()}"
+
+    def heading(self) -> str:
+        return self.filterset.heading
+
+    def feed_urls(self, query) -> dict[str, str]:
+        """The RSS, Atom and JSON addresses of these stories (empty parameters left out)."""
+        suffix = f"?{query.urlencode()}" if query else ""
+        return {
+            "rss": reverse("curation:feed-rss") + suffix,
+            "atom": reverse("curation:feed-atom") + suffix,
+            "json": reverse("curation:api-articles") + suffix,
+        }
 
     def render_to_response(self, context, **response_kwargs):
         if context["page_problem"] or not self.filterset.is_valid():
             response_kwargs["status"] = 400
         return super().render_to_response(context, **response_kwargs)
+
+
+class TopicListView(ArticleListView):
+    """A topic's section: its stories with the list's filters, and its own feeds."""
+
+    def section(self) -> dict[str, str]:
+        return {"topic": self.kwargs["name"]}
+
+    def get(self, request, *args, **kwargs):
+        # A section of a topic no public story has is a 404, not an empty page.
+        if (
+            not Article.objects.published(request_now(request))
+            .filter(topics__name=kwargs["name"])
+            .exists()
+        ):
+            raise Http404("No stories under this topic.")
+        return super().get(request, *args, **kwargs)
+
+    def heading(self) -> str:
+        return self.kwargs["name"]
+
+    def feed_urls(self, query) -> dict[str, str]:
+        urls = super().feed_urls(query)
+        suffix = f"?{query.urlencode()}" if query else ""
+        name = self.kwargs["name"]
+        urls["rss"] = reverse("curation:topic-rss", kwargs={"name": name}) + suffix
+        urls["atom"] = reverse("curation:topic-atom", kwargs={"name": name}) + suffix
+        return urls
+
+
+class ProviderListView(ArticleListView):
+    """A provider's section: its stories with the list's filters, and its own feeds."""
+
+    def section(self) -> dict[str, str]:
+        return {"provider": str(self.kwargs["pk"])}
+
+    def get(self, request, *args, **kwargs):
+        self.provider = get_object_or_404(Provider, pk=kwargs["pk"])
+        if (
+            not Article.objects.published(request_now(request))
+            .filter(provider=self.provider)
+            .exists()
+        ):
+            raise Http404("No stories from this provider.")
+        return super().get(request, *args, **kwargs)
+
+    def heading(self) -> str:
+        return str(self.provider)
+
+    def feed_urls(self, query) -> dict[str, str]:
+        urls = super().feed_urls(query)
+        suffix = f"?{query.urlencode()}" if query else ""
+        pk = self.kwargs["pk"]
+        urls["rss"] = reverse("curation:provider-rss", kwargs={"pk": pk}) + suffix
+        urls["atom"] = reverse("curation:provider-atom", kwargs={"pk": pk}) + suffix
+        return urls
 
 
 # The detail page ---------------------------------------------------------------------------
@@ -642,7 +526,7 @@ class ArticleDetailView(DetailView):
 
     def articles(self):
         """Which articles this page shows: the public ones (the preview shows them all)."""
-        return Article.objects.published()
+        return Article.objects.published(request_now(self.request))
 
     def get_queryset(self):
         return (
@@ -670,6 +554,11 @@ class ArticleDetailView(DetailView):
             "related": more_than_shown(article.related_total, len(related), "related report"),
         }
         context["sources"] = self._sources(article)
+        stories.also_reported([article])
+        context["now"] = request_now(self.request)
+        context["nav_topics"] = nav_topics(self.request)
+        context["canonical_url"] = absolute_url(self.request, article.get_absolute_url())
+        context["share_image"] = context["images"][0].safe_url if context["images"] else ""
         context["related"] = [
             RelatedEntry(
                 item=item,
@@ -774,6 +663,7 @@ def article_data(article: Article, request: HttpRequest) -> dict[str, Any]:
         **{name: safe_url(getattr(article, name)) for name in URL_FIELDS},
         "quality": article.quality,
         "heat": article.heat,
+        "pinned": getattr(article, "is_pinned", False),
         "provider": _provider_data(article.provider),
         "topics": [topic.name for topic in shown_topics(article)],
         "topic_count": CappedTotal(article.topic_total).shown,
@@ -784,6 +674,17 @@ def article_data(article: Article, request: HttpRequest) -> dict[str, Any]:
         ],
         "related_count": CappedTotal(article.related_total).shown,
         "related": [related_data(item) for item in article.first_related],
+        # Set by stories.also_reported: published copies only, never an unpublished one.
+        "story": getattr(article, "story_key", article.key),
+        "also_reported_by": [
+            {
+                "key": copy.key,
+                "url": absolute_url(request, copy.get_absolute_url()),
+                "title": copy.title,
+                "provider": _provider_data(copy.provider),
+            }
+            for copy in getattr(article, "also_reported_by", ())
+        ],
     }
 
 
@@ -801,16 +702,18 @@ class ArticleJsonView(FilteredArticlesMixin, View):
         )
         try:
             page = paginate(
-                self.filterset.qs,
+                self.filterset.qs.one_per_story(),
                 self.filterset,
-                request,
+                request.GET,
                 PAGE_SIZE,
                 listing=listing,
+                cache_key=self.cache_key(),
                 prefetch=STORY_PREFETCH,
             )
         except PageProblem as problem:
-            name = next((n for n in ("page", "after", "before") if n in request.GET), "page")
+            name = next((n for n in PAGING_PARAMETERS if n in request.GET), "page")
             return json_response({"errors": {name: [str(problem)]}}, status=400)
+        stories.also_reported(page.object_list)
         return json_response(
             {
                 "count": page.shown_count,
@@ -824,9 +727,7 @@ class ArticleJsonView(FilteredArticlesMixin, View):
         )
 
     def _url(self, **cursor: str | None) -> str:
-        query = self.request.GET.copy()
-        for name in ("page", "after", "before"):
-            query.pop(name, None)
+        query = without_paging(self.request.GET)
         query.update(cursor)
         return absolute_url(self.request, f"{self.request.path}?{query.urlencode()}")
 

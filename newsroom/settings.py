@@ -94,8 +94,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "django_filters",
+    # The ingest job queue (curation/tasks.py): its tables exist on PostgreSQL only.
+    "procrastinate.contrib.django",
     "curation",
 ]
+# Procrastinate's migrations are PostgreSQL SQL: on SQLite they are recorded, not run, and the
+# ingest jobs run in-process instead of through the queue (docs/ingest.md).
+DATABASE_ROUTERS = ["curation.ingest.QueueRouter"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -240,3 +245,10 @@ LOGGING = {
 # Seed files larger than this are refused with a clear error rather than read into memory.
 # The default of ``import_seeds --max-bytes``.
 NEWSROOM_SEED_MAX_BYTES = env_int("NEWSROOM_SEED_MAX_BYTES", MAX_FILE_BYTES, minimum=1)
+
+# Continuous ingest (docs/ingest.md). How often the workers look into watched folders; how long
+# a worker may go without a heartbeat before its running jobs are given to another worker; how
+# many files of a folder one job imports (POST /api/ingest/ takes NEWSROOM_SEED_MAX_BYTES).
+NEWSROOM_INGEST_POLL_SECONDS = env_int("NEWSROOM_INGEST_POLL_SECONDS", 2, minimum=1)
+NEWSROOM_INGEST_STALLED_SECONDS = env_int("NEWSROOM_INGEST_STALLED_SECONDS", 30, minimum=2)
+NEWSROOM_INGEST_BATCH_FILES = env_int("NEWSROOM_INGEST_BATCH_FILES", 100, minimum=1)

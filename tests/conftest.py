@@ -124,3 +124,38 @@ def editor_client(client, editor):
 def super_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def run_ingest_jobs():
+    """Run the ingest jobs queued so far in this test's own transaction, as a worker would
+    (PostgreSQL; the real workers' tests are tests/test_ingest_workers.py). On SQLite the jobs
+    already ran in-process when they were asked for: nothing is queued."""
+    import json
+
+    from django.db import connection
+
+    from curation import ingest
+
+    done: set[int] = set()
+
+    def run() -> int:
+        if connection.vendor != "postgresql":
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, task_name, args FROM procrastinate_jobs WHERE status = 'todo' "
+                "AND task_name IN ('curation.ingest_files', 'curation.ingest_delivery') "
+                "ORDER BY id"
+            )
+            jobs = [job for job in cursor.fetchall() if job[0] not in done]
+        for job_id, task, args in jobs:
+            done.add(job_id)
+            args = json.loads(args) if isinstance(args, str) else args  # Django reads jsonb raw
+            if task == "curation.ingest_files":
+                ingest.import_folder_files(args["source_id"], args["paths"], job_id=job_id)
+            else:
+                ingest.import_delivery(args["delivery_id"], job_id=job_id)
+        return len(jobs)
+
+    return run

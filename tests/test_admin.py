@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 import threading
 
 import pytest
@@ -147,7 +148,11 @@ def action_post(action: str, *articles: Article, **extra) -> dict:
 def test_editors_group_may_view_curation_models_and_change_only_articles():
     group = Group.objects.get(name="Editors")
     codenames = set(group.permissions.values_list("codename", flat=True))
-    assert codenames == {
+    rules = set(importlib.import_module("curation.migrations.0013_rules").EDITOR_PERMISSIONS)
+    assert rules <= codenames  # editors manage rules (docs/rules.md)
+    ingest = set(importlib.import_module("curation.migrations.0012_ingest").EDITOR_PERMISSIONS)
+    assert ingest <= codenames  # editors see ingest health and retry failures (docs/ingest.md)
+    assert codenames - rules - ingest == {
         "view_article",
         "change_article",
         "view_provider",
@@ -162,7 +167,9 @@ def test_editors_group_migration_is_reversible():
     call_command("migrate", "curation", "0001", verbosity=0)
     assert not Group.objects.filter(name="Editors").exists()
     call_command("migrate", "curation", verbosity=0)
-    assert Group.objects.get(name="Editors").permissions.count() == 5
+    rules = importlib.import_module("curation.migrations.0013_rules").EDITOR_PERMISSIONS
+    ingest = importlib.import_module("curation.migrations.0012_ingest").EDITOR_PERMISSIONS
+    assert Group.objects.get(name="Editors").permissions.count() == 5 + len(rules) + len(ingest)
 
 
 # -- smoke: every page, every filter, as superuser and as editor -------------------------------
@@ -174,7 +181,7 @@ def test_every_admin_page_and_filter_choice_renders(client, request, role, sampl
     response = client.get(CHANGELIST)
     assert response.status_code == 200
     changelist = response.context["cl"]
-    assert changelist.result_count == 30
+    assert changelist.result_count == 32
     queries = [
         choice["query_string"]
         for spec in changelist.filter_specs
@@ -280,7 +287,17 @@ def test_change_form_puts_editorial_fields_first_and_shows_images_and_coverage(
 
 def test_editor_change_form_has_inputs_only_for_editorial_fields(editor_client, article):
     form = editor_client.get(change_url(article)).context["adminform"].form
-    assert set(form.fields) == {"published", "quality", "heat", "expected_version"}
+    # The editorial fields, and the front page's schedule and pin (issue 15).
+    assert set(form.fields) == {
+        "published",
+        "quality",
+        "heat",
+        "expected_version",
+        "publish_at",
+        "unpublish_at",
+        "pinned_until",
+        "pin_order",
+    }
 
 
 def test_superuser_may_correct_feed_fields_but_never_secured_or_bookkeeping(super_client, article):

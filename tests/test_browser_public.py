@@ -77,13 +77,17 @@ def test_reader_filters_by_topic_pages_forward_and_opens_a_story(page, live_serv
     page.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), _placeholder_image)
 
     page.goto(live_server.url + "/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Latest stories")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Top stories")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
 
     page.get_by_label("Topic", exact=True).select_option("Archive")
+    page.get_by_label("Sort by").select_option("newest")
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(r"topic=Archive"))
+    # Only what was chosen travels in the address: no empty parameters.
+    assert "q=" not in page.url and "provider=" not in page.url
+    expect(page.get_by_role("heading", level=1)).to_have_text("Latest stories")
     expect(page.get_by_text("30 stories", exact=True)).to_be_visible()
     expect(page.get_by_label("Topic", exact=True)).to_have_value("Archive")
     expect(page.locator(".card")).to_have_count(25)
@@ -126,7 +130,9 @@ def test_reader_filters_by_topic_pages_forward_and_opens_a_story(page, live_serv
     expect(page.locator(".card").first).to_be_visible()
     _screenshot(page, DOCS / "public-desktop.png")
     page.set_viewport_size(PHONE)
+    page.reload()  # as a phone opens it: the filters folded (static/js/site.js)
     expect(page.locator(".card").first).to_be_visible()
+    expect(page.locator("details.filters")).not_to_have_attribute("open", "")
     _screenshot(page, DOCS / "public-phone.png")
     # No sideways scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

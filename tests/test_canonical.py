@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from curation import seedfile
+from curation import canonical, seedfile
 from curation.canonical import (
     AMP_PARAMETER_VALUES,
     AMP_PARAMETERS,
@@ -365,6 +365,29 @@ urlish = st.builds(
 def test_canonical_url_is_idempotent(url):
     once = canonical_url(url)
     assert canonical_url(once) == once
+
+
+@given(st.one_of(st.text(), urlish))
+def test_the_plain_url_shortcut_agrees_with_the_full_rules(url):
+    assert canonical_url(url) == canonical._apply_rules(url.strip())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.example.com/news/a/",
+        "http://amp.example.com/a//b//",
+        "https://example.com",
+        "https://example.com/platform/amp",
+        "https://example.com/x.amp/",
+        "https://example.com/google-amp/x",
+        "https://www-example-com.cdn.ampproject.org/c/s/www.example.com/x",
+        "https://example.com/a/./b",
+        "https://www.com/",
+    ],
+)
+def test_the_plain_url_shortcut_agrees_on_amp_and_copy_forms(url):
+    assert canonical_url(url) == canonical._apply_rules(url)
 
 
 @given(hosts, st.lists(segments, max_size=4), st.lists(segments, max_size=4), queries)

@@ -25,8 +25,8 @@ def test_demo_imports_the_sample_seeds_and_prints_a_working_editor_login(client)
     out = StringIO()
     demo(stdout=out)
     output = out.getvalue()
-    assert Article.objects.count() == 30
-    assert "Sample seeds imported: 30 created" in output
+    assert Article.objects.count() == 32
+    assert "Sample seeds imported: 32 created" in output
     line = next(line for line in output.splitlines() if line.startswith("Editor login:"))
     username, password = line.removeprefix("Editor login:").strip().split(" / ")
     assert client.login(username=username, password=password)
@@ -38,5 +38,5 @@ def test_running_demo_again_is_harmless(client):
     versions = list(Article.objects.values_list("key", "version"))
     out = StringIO()
     demo(stdout=out)
-    assert "0 created, 0 updated, 30 unchanged" in out.getvalue()
+    assert "0 created, 0 updated, 32 unchanged" in out.getvalue()
     assert list(Article.objects.values_list("key", "version")) == versions

@@ -96,6 +96,7 @@ def test_second_import_of_the_same_files_changes_nothing(seeds):
         "updated": 0,
         "unchanged": 5,
         "conflicts": 0,
+        "skipped": 0,
         "failed": 0,
     }
     assert list(Article.objects.values_list("id", "version", "updated_at")) == before

@@ -35,7 +35,12 @@ BASE_TIME = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(monkeypatch):
+    """Every request computes its page: these tests count the queries of the page itself and
+    read its context (the whole-page cache has its own tests in test_front_cache.py)."""
+    from curation import views
+
+    monkeypatch.setattr(views, "PAGE_CACHE_SECONDS", 0)
     cache.clear()
     yield
     cache.clear()
@@ -132,12 +137,17 @@ def test_list_entry_shows_title_link_provider_time_excerpt_topics_image_and_rela
 
     assert '<a href="https://news.example/ferry">Ferry goes electric</a>' in text
     assert "Harbour Gazette" in text
-    assert '<time datetime="2025-03-01T12:00:00+00:00">1 March 2025, 12:00 UTC</time>' in text
+    assert re.search(
+        r'<time datetime="2025-03-01T12:00:00\+00:00" title="1 March 2025, 12:00 UTC">'
+        r"[^<]+ ago</time>",
+        text,
+    )
     assert "Battery ferries from spring." in text
     assert ">Transport</a>" in text and ">Energy</a>" in text
     image = re.search(r"<img [^>]*>", text).group(0)
     assert 'src="https://img.example/ferry.jpg"' in image
-    assert 'loading="lazy"' in image and 'width="1600"' in image and 'height="900"' in image
+    # The lead story's picture is on the first screen: loaded at once, not lazily.
+    assert 'loading="lazy"' not in image and 'width="1600"' in image and 'height="900"' in image
     assert "second.jpg" not in text
     assert "2 related reports" in text
     assert f'href="{article.get_absolute_url()}"' in text
@@ -168,7 +178,10 @@ def test_list_shows_sample_seeds_published_articles_only(client):
 
     response = client.get(LIST)
 
-    assert response.context["page_obj"].count == published.count() == 12
+    assert published.count() == 13
+    # One card per story (issue 15, point 9): the thirteen make fewer cards, one per story.
+    cards = response.context["page_obj"].count
+    assert cards == published.one_per_story().count() < 13
     text = html(response)
     for article in Article.objects.filter(published=False):
         assert article.get_absolute_url() not in text
@@ -258,7 +271,7 @@ def test_newest_first_puts_undated_articles_last_on_every_database(client):
     make_article(title="Undated", published_at=None)
     make_article(title="Dated")
 
-    assert titles(client.get(LIST)) == ["Dated", "Undated"]
+    assert titles(client.get(LIST, {"ordering": "newest"})) == ["Dated", "Undated"]
 
 
 def test_filter_form_keeps_its_values(client):
@@ -317,7 +330,7 @@ def test_facet_counts_are_cached_until_published_articles_change(client, django_
 
     # Warm: the publication version, the page's ids (its dated and undated zones), its rows,
     # two prefetches and Last-Modified; no facet queries, no count (cached under the version).
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get(LIST)
 
     make_article(topics=("AI",))
@@ -419,14 +432,16 @@ def test_list_query_count_does_not_depend_on_page_size(client, django_assert_num
             )
 
     make_rich(5)
-    # The publication version, 4 facet queries (no categories or types to count), the bounded
+    # Right after a write: the publication moments (two: what every write moves, then the
+    # schedule's moments read again), 4 facet queries (no categories or types to count), the bounded
     # count, the page's ids (dated zone, then the undated one when the dated rows run out), its
-    # rows, topics, images and Last-Modified.
+    # rows, topics, images and the "also reported by" of one card per story; Last-Modified comes
+    # with the publication version.
     with django_assert_num_queries(12):
         assert len(client.get(LIST).context["article_list"]) == 5
     make_rich(25)
     cache.clear()
-    with django_assert_num_queries(11):  # 26 dated rows fill the page: no undated zone
+    with django_assert_num_queries(12):  # 26 dated rows fill the page: no undated zone
         assert len(client.get(LIST).context["article_list"]) == 25
 
 
@@ -528,10 +543,12 @@ def test_detail_query_count_does_not_depend_on_related_coverage(client, django_a
     for i in range(5):
         make_article(web_url=f"https://o.example/{i}")
 
-    # The article, topics, images, related coverage and the matching of related URLs.
-    with django_assert_num_queries(5):
+    client.get(small.get_absolute_url())  # the navigation's main topics, cached from here on
+    # The article, topics, images, related coverage, the matching of related URLs and the
+    # publication's moments (Last-Modified, the next boundary).
+    with django_assert_num_queries(6):
         client.get(small.get_absolute_url())
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(big.get_absolute_url())
 
 
@@ -651,13 +668,14 @@ def test_json_query_count_does_not_depend_on_page_size(client, django_assert_num
             )
 
     make_rich(5)
-    # The publication version, 4 facet queries, the bounded count, the page's ids (two zones),
+    # Right after a write: the publication moments (two: what every write moves, then the
+    # schedule's moments read again), 4 facet queries, the bounded count, the page's ids (two zones),
     # its rows, topics, images, related coverage and Last-Modified.
     with django_assert_num_queries(13):
         assert len(client.get(JSON).json()["results"]) == 5
     make_rich(25)
     cache.clear()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert len(client.get(JSON).json()["results"]) == 25
 
 
@@ -701,7 +719,8 @@ def test_feeds_reject_bad_filters_with_400(client, feed):
 def test_feed_query_count_does_not_depend_on_size(client, feed, django_assert_num_queries):
     for _ in range(3):
         make_article(topics=("AI", "Health"))
-    # The publication version, 4 facet queries, the items' ids (dated and undated zones), the
+    # Right after a write: the publication moments (two: what every write moves, then the
+    # schedule's moments read again), 4 facet queries, the items' ids (dated and undated zones), the
     # items, their topics and Last-Modified: no count, no offset.
     with django_assert_num_queries(10):
         client.get(feed)
@@ -974,11 +993,11 @@ def test_a_deep_page_costs_the_same_queries_as_the_first(client, django_assert_n
     # Last-Modified; a page after a cursor also maps the cursor's article key to its id.
     with django_assert_num_queries(6) as first:
         text = html(client.get(LIST))
-    with django_assert_num_queries(7) as second:
+    with django_assert_num_queries(6) as second:
         text = html(client.get(LIST + _next_link(text)))
     text = html(client.get(LIST + _next_link(text)))
 
-    with django_assert_num_queries(7) as deep:
+    with django_assert_num_queries(6) as deep:
         assert len(client.get(LIST + _next_link(text)).context["article_list"]) == 25
     queries = first.captured_queries + second.captured_queries + deep.captured_queries
     assert not [q for q in queries if "OFFSET" in q["sql"]]
@@ -1028,7 +1047,7 @@ def test_a_bad_cursor_is_a_clear_400_not_a_server_error(client, cursor, param):
 )
 @pytest.mark.parametrize("param", ["after", "before"])
 def test_extreme_cursor_values_never_cause_a_server_error(client, values, param):
-    from curation.views import sign_cursor
+    from curation.pagination import sign_cursor
 
     article = make_article(quality=5, heat=None)
     # Signed by the site, so the values reach the query; the id's place holds the article key.
@@ -1072,9 +1091,9 @@ def test_page_two_by_number_still_works_and_links_on_by_cursor(client):
 
 
 def test_counts_stop_at_the_cap(client, monkeypatch):
-    from curation import views
+    from curation import pagination
 
-    monkeypatch.setattr(views, "RESULT_COUNT_CAP", 3)
+    monkeypatch.setattr(pagination, "RESULT_COUNT_CAP", 3)
     for hours in range(4):
         make_article(hours_ago=hours)
 

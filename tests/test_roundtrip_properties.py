@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from curation import seedfile
 from curation.exporter import export_seeds
 from curation.importer import import_seeds
-from curation.models import Article, Provider, Topic
+from curation.models import Article, Provider, Tombstone, Topic
 from tests.strategies import documents, heat, quality
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +27,7 @@ PROPERTY_SETTINGS = settings(
 
 def reset_database():
     Article.objects.all().delete()
+    Tombstone.objects.all().delete()  # a fresh start: the deleted keys may come back
     Provider.objects.all().delete()
     Topic.objects.all().delete()
 

@@ -169,9 +169,18 @@ def _stored(article: Article) -> dict:
     return {
         field.attname: getattr(fresh, field.attname)
         for field in Article._meta.concrete_fields
-        # An editorial save also stamps the review (issue 12: it is the editor's decision).
+        # An editorial save also stamps the review (issue 12: it is the editor's decision), and
+        # the stored Top-stories rank follows the scores (issue 15).
         if field.attname
-        not in ("version", "updated_at", "quality", "published", "reviewed_at", "reviewed_by_id")
+        not in (
+            "version",
+            "updated_at",
+            "quality",
+            "published",
+            "reviewed_at",
+            "reviewed_by_id",
+            "rank",
+        )
     }
 
 

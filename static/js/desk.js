@@ -9,6 +9,11 @@
  *   - ticking "published" saves that row at once;
  *   - Tab goes published -> quality -> heat -> the next row's published (Shift+Tab is left as it
  *     is, so each row's selection box and title link stay reachable);
+ *   - the row's schedule ("publish at" and "unpublish at", one above the other in one column) is
+ *     the browser's own date and time pickers, in the editor's time zone, empty = none: Alt+T in
+ *     a row goes to its "publish at", from where Tab moves on through the time's parts to
+ *     "unpublish at", as usual; they save with the rest of the row, and a time left half typed
+ *     is never sent (the pin is set on the form and by its bulk action);
  *   - running a bulk action, or leaving the page, while edits are unsaved asks first;
  *   - "?" lists the shortcuts.
  * The page's hidden version of a row is updated after each row save, so a later full-page Save is
@@ -19,14 +24,17 @@
 (function () {
     const script = document.currentScript;
     const changelistUrl = script ? script.dataset.changelistUrl : "";
-    const FIELDS = ["published", "quality", "heat"];
-    const ROW_INPUT = /^form-(\d+)-(published|quality|heat)$/;
+    const FIELDS = ["published", "quality", "heat", "publish_at", "unpublish_at"];
+    const ROW_INPUT = /^form-(\d+)-(published|quality|heat|publish_at|unpublish_at)$/;
+    // What the form calls the row's times, for a message about one of them.
+    const LABELS = {publish_at: "Publish at", unpublish_at: "Unpublish at"};
 
     const SHORTCUTS = [
         ["Enter", "in a row's box: save every edited row (no page reload)"],
         ["Ctrl+S / \u2318S", "save every edited row"],
         ["Space", "on \u201cpublished\u201d: publish or unpublish that row, saved at once"],
         ["Tab", "published \u2192 quality \u2192 heat \u2192 the next row"],
+        ["Alt+T", "in a row: to its \u201cpublish at\u201d time (Tab goes on to \u201cunpublish at\u201d); empty = none"],
         ["Shift+Tab", "back, through the row's selection box and title"],
         ["?", "show this list"],
         ["Escape", "close this list or a question"]
@@ -66,6 +74,7 @@
         if (!rows.length) {
             return;
         }
+        mergeSchedule(table);
         const byInput = new Map();
         rows.forEach(function (row) {
             FIELDS.forEach(function (name) {
@@ -103,9 +112,16 @@
             return input.type === "checkbox" ? input.checked : input.value.trim();
         }
 
+        // A date and time picker left half filled reads as empty: it counts as edited (never as
+        // cleared), and is refused before anything is sent.
+        function halfTyped(row, name) {
+            const input = row.inputs[name];
+            return Boolean(input && input.validity && input.validity.badInput);
+        }
+
         function dirtyFields(row) {
             return FIELDS.filter(function (name) {
-                return row.inputs[name] && current(row, name) !== row.saved[name];
+                return row.inputs[name] && (halfTyped(row, name) || current(row, name) !== row.saved[name]);
             });
         }
 
@@ -168,6 +184,18 @@
             if (!fields.length) {
                 return Promise.resolve(true);
             }
+            const unfinished = fields.filter(function (name) {
+                return halfTyped(row, name);
+            });
+            if (unfinished.length) {
+                unfinished.forEach(function (name) {
+                    row.inputs[name].setAttribute("aria-invalid", "true");
+                });
+                const message = "\u201c" + LABELS[unfinished[0]] + "\u201d is not a whole date and time: " +
+                    "finish it, or empty it for none.";
+                showState(row, "refused", message);
+                return Promise.resolve(false);
+            }
             const sent = {};
             const body = new URLSearchParams();
             fields.forEach(function (name) {
@@ -213,7 +241,9 @@
                 row.version.value = String(answer.version);
                 fields.forEach(function (name) {
                     const stored = answer.values[name];
-                    const shown = name === "published" ? stored : (stored === null ? "" : String(stored));
+                    // A time comes back as its input shows it (the editor's time zone).
+                    const shown = answer.shown && name in answer.shown ? answer.shown[name] :
+                        (name === "published" ? stored : (stored === null ? "" : String(stored)));
                     // Typed on while the save was under way: keep the newer value, still unsaved.
                     if (current(row, name) === sent[name] && row.inputs[name].type !== "checkbox") {
                         row.inputs[name].value = shown;
@@ -281,6 +311,12 @@
 
         form.addEventListener("keydown", function (event) {
             const row = byInput.get(event.target);
+            if (row && event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyT" &&
+                row.inputs.publish_at) {
+                event.preventDefault();
+                row.inputs.publish_at.focus();
+                return;
+            }
             if (!row || event.altKey || event.ctrlKey || event.metaKey) {
                 return;
             }
@@ -429,6 +465,33 @@
             return true;
         }
         return target.tagName === "INPUT" && !["checkbox", "radio", "number", "submit", "button"].includes(target.type);
+    }
+
+    // The schedule's two pickers, one above the other in one column (two side by side would not
+    // fit beside the rest at 1366 px). Without this script they stay two columns of the table.
+    function mergeSchedule(table) {
+        const first = table.querySelector("thead th.column-publish_at");
+        const second = table.querySelector("thead th.column-unpublish_at");
+        if (!first || !second) {
+            return;
+        }
+        Array.from(table.querySelectorAll("tbody tr")).forEach(function (tr) {
+            const start = tr.querySelector("td.field-publish_at");
+            const end = tr.querySelector("td.field-unpublish_at");
+            if (!start || !end) {
+                return;
+            }
+            start.prepend(element("span", {class: "desk-time-label", "aria-hidden": "true"}, "from"));
+            start.append(element("span", {class: "desk-time-label", "aria-hidden": "true"}, "until"));
+            while (end.firstChild) {
+                start.append(end.firstChild);
+            }
+            end.remove();
+        });
+        second.remove();
+        const heading = first.querySelector(".text") || first;
+        heading.textContent = "Schedule";
+        first.title = "Publish at (from) and unpublish at (until); empty = none";
     }
 
     function collectRows(form, table) {

@@ -1,3 +1,5 @@
+import threading
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -5,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from curation.importer import import_seeds
-from curation.models import EDITORS_GROUP
+from curation import ingest, tasks
+from curation.models import EDITORS_GROUP, Source
 
 DEMO_EDITOR = ("editor", "newsroom-editor")
 DEMO_ADMIN = ("admin", "newsroom-admin")
@@ -69,7 +71,7 @@ class Command(BaseCommand):
             )
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(self.style.SUCCESS("Database is up to date."))
-        report = import_seeds(
+        report, _ = ingest.import_paths(
             [settings.BASE_DIR / "seeds"], max_bytes=settings.NEWSROOM_SEED_MAX_BYTES
         )
         counts = ", ".join(f"{count} {name}" for name, count in report.counts().items())
@@ -90,7 +92,19 @@ class Command(BaseCommand):
             f"Editor login: {DEMO_EDITOR[0]} / {DEMO_EDITOR[1]}\n"
             f"Admin login:  {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}\n"
         )
+        # The sample folder is a watched source: a seed file dropped into seeds/ shows up in
+        # seconds, polled by a thread of the server's own process (SQLite has no job queue).
+        Source.objects.get_or_create(
+            name="Sample seeds",
+            defaults={"kind": Source.Kind.FOLDER, "path": str(settings.BASE_DIR / "seeds")},
+        )
         if not options["no_serve"]:
+            if ingest.uses_queue():
+                self.stdout.write("Run `manage.py ingest_worker` to import what arrives.")
+            else:
+                stop = threading.Event()
+                threading.Thread(target=tasks.watch_in_process, args=(stop,), daemon=True).start()
+                self.stdout.write(f"Watching {settings.BASE_DIR / 'seeds'} for new seed files.")
             call_command("runserver", options["addrport"], use_reloader=False)
 
     def _user(self, username, password, *, superuser):

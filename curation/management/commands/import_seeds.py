@@ -3,7 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from curation.importer import import_seeds
+from curation.ingest import import_paths
 from curation.progress import ProgressBar
 
 
@@ -53,7 +53,8 @@ class Command(BaseCommand):
             "Importing",
             enabled=verbosity > 0 and not options["json"] and self.stdout.isatty(),
         )
-        report = import_seeds(
+        # Recorded like every ingest run (the admin's Ingest runs and failures).
+        report, _ = import_paths(
             options["paths"],
             dry_run=options["dry_run"],
             strict=options["strict"],
@@ -79,6 +80,8 @@ class Command(BaseCommand):
     def _write_text(self, report, verbosity):
         for line in report.failed:
             self.stderr.write(self.style.ERROR(f"FAILED {line}"))
+        for line in report.skipped:
+            self.stdout.write(self.style.WARNING(f"SKIPPED {line}"))
         for line in report.warnings:
             self.stdout.write(self.style.WARNING(f"WARNING {line}"))
         for conflict in report.conflicts:
