@@ -61,9 +61,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+from collections.abc import Iterable
 from encodings import idna
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus, urlsplit
+
+from . import seedfile
 
 __all__ = [
     "AMP_CACHE_SUFFIXES",
@@ -73,6 +76,8 @@ __all__ = [
     "TRACKING_PARAMETERS",
     "TRACKING_PREFIXES",
     "canonical_url",
+    "own_urls",
+    "related_urls",
 ]
 
 # Every canonical URL says https: the feed mixes both schemes for one page, publishers redirect
@@ -426,3 +431,21 @@ def _same_site(first: str, second: str) -> bool:
     if first_host is None or second_host is None:
         return False
     return _drop_copy_labels(first_host) == _drop_copy_labels(second_host)
+
+
+def own_urls(item: Any) -> frozenset[str]:
+    """The canonical forms of an article's (or a seed document's) own URL fields, either
+    family."""
+    urls = {getattr(item, name) for name in seedfile.URL_KEYS.values()} - {""}
+    return frozenset(filter(None, map(canonical_url, urls)))
+
+
+def related_urls(items: Iterable[Any]) -> frozenset[str]:
+    """The canonical form of each related item's first link (its web, original or source URL:
+    the others are copies of the same page)."""
+    found = set()
+    for item in items:
+        link = next(filter(None, (getattr(item, name) for name in seedfile.LINK_FIELDS)), "")
+        if link and (url := canonical_url(link)):
+            found.add(url)
+    return frozenset(found)

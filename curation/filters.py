@@ -1,7 +1,8 @@
 """The public filters, declared once: the list page, the JSON view and the feeds all use them.
 
 Every filter runs over ``Article.objects.published()``, and the choices with their counts (the
-facets) count published articles only, so no filter reveals an unpublished article.
+facets) count published stories only (copies of one story count once, as the list shows one
+card per story), so no filter reveals an unpublished article.
 
 Nothing here counts a million rows per request: the facets are cached under the publication
 version (an index lookup that changes whenever any article changes) and each choice's count
@@ -29,7 +30,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .models import SCHEDULE_FIELDS, Article, ArticleTopic, Provider, PublicState, Topic
+from .models import (
+    SCHEDULE_FIELDS,
+    Article,
+    ArticleTopic,
+    Provider,
+    PublicState,
+    Topic,
+    story_card,
+)
 from .pagination import ID_DESC, RESULT_COUNT_CAP, SortKey, order_by
 from .templatetags.feedtext import BIDI_CONTROLS, isolate_text
 
@@ -331,21 +340,26 @@ def facets(request: HttpRequest | None = None) -> dict[str, list[tuple[str, str,
 
 
 def _topic_count() -> CappedCount:
-    """How many published articles have the topic, counting no further than the cap."""
+    """How many published stories have the topic, counting no further than the cap."""
     published = Article.objects.published().order_by()
     return CappedCount(
         ArticleTopic.objects.filter(topic=OuterRef("pk"))
         .filter(Exists(published.filter(pk=OuterRef("article_id"))))
         .order_by()
-        .values("pk")[: FACET_COUNT_CAP + 1]
+        .values(card=story_card("article__"))
+        .distinct()[: FACET_COUNT_CAP + 1]
     )
 
 
 def _provider_count() -> CappedCount:
     published = Article.objects.published().order_by()
-    return CappedCount(
-        published.filter(provider=OuterRef("pk")).values("pk")[: FACET_COUNT_CAP + 1]
-    )
+    return CappedCount(_stories(published.filter(provider=OuterRef("pk"))))
+
+
+def _stories(articles):
+    """The distinct stories among ``articles``, at most one past the cap: what a capped
+    count counts."""
+    return articles.values(card=story_card()).distinct()[: FACET_COUNT_CAP + 1]
 
 
 def _provider_label(name: str, domain: str) -> str:
@@ -357,7 +371,6 @@ def _count_facets() -> dict[str, list[tuple[str, str, int]]]:
     one query for the topics, one for the providers, one per category and per type (+1 each).
     Topics and providers: the ``MAX_FACET_VALUES`` with the most published stories, by name."""
     published = Article.objects.published().order_by()
-    limit = FACET_COUNT_CAP + 1
     topics = (
         Topic.objects.annotate(n=_topic_count())
         .filter(n__gt=0)
@@ -381,11 +394,11 @@ def _count_facets() -> dict[str, list[tuple[str, str, int]]]:
     # index one value at a time (a loose index scan, which neither database does by itself for
     # DISTINCT), each with its capped count.
     for field in ("category", "type"):
-        found[field] = _walk_values(published, field, limit)
+        found[field] = _walk_values(published, field)
     return found
 
 
-def _walk_values(published, field: str, limit: int) -> list[tuple[str, str, int]]:
+def _walk_values(published, field: str) -> list[tuple[str, str, int]]:
     """One query per distinct value (at most ``MAX_FACET_VALUES``): the next value after the
     last one, with its capped count, read off the column's index."""
     values: list[tuple[str, str, int]] = []
@@ -394,9 +407,7 @@ def _walk_values(published, field: str, limit: int) -> list[tuple[str, str, int]
         found = (
             published.filter(**{f"{field}__gt": last})
             .order_by(field)
-            .annotate(
-                n=CappedCount(published.filter(**{field: OuterRef(field)}).values("pk")[:limit])
-            )
+            .annotate(n=CappedCount(_stories(published.filter(**{field: OuterRef(field)}))))
             .values_list(field, "n")
             .first()
         )
@@ -425,15 +436,12 @@ def chosen_facet(name: str, value: str) -> tuple[str, str, int] | None:
         )
         return (value, _provider_label(row[0], row[1]), row[2]) if row and row[2] else None
     if name == "topic":
-        count = (
-            published.filter(
-                Exists(ArticleTopic.objects.filter(article=OuterRef("pk"), topic__name=value))
-            )
-            .values("pk")[: FACET_COUNT_CAP + 1]
-            .count()
+        published = published.filter(
+            Exists(ArticleTopic.objects.filter(article=OuterRef("pk"), topic__name=value))
         )
     else:
-        count = published.filter(**{name: value}).values("pk")[: FACET_COUNT_CAP + 1].count()
+        published = published.filter(**{name: value})
+    count = _stories(published).count()
     return (value, value, count) if count else None
 
 
@@ -452,8 +460,8 @@ FACET_NAMES = ("topic", "provider", "category", "type")
 
 
 def filtered_facets(articles, name: str, cache_key: str) -> tuple[list[tuple[str, str, int]], bool]:
-    """One facet's choices counted among ``articles`` (the published stories under the other
-    filters): ``([(value, label, count)], at_least)``.
+    """One facet's choices counted among ``articles`` (the published articles under the other
+    filters), each count the number of stories: ``([(value, label, count)], at_least)``.
 
     Counted among the first ``RESULT_COUNT_CAP`` matches, so a refresh reads at most that many
     rows whatever the filters (the same bound as the list's own count); ``at_least`` says there
@@ -477,7 +485,7 @@ def _count_among(name: str, ids: list[int]) -> list[tuple[str, str, int]]:
         rows = (
             ArticleTopic.objects.filter(article_id__in=ids)
             .values_list("topic__name")
-            .annotate(n=Count("article_id", distinct=True))
+            .annotate(n=Count(story_card("article__"), distinct=True))
             .order_by("-n", "topic__name")[:MAX_FACET_VALUES]
         )
         return sorted((topic, topic, n) for topic, n in rows)
@@ -486,7 +494,7 @@ def _count_among(name: str, ids: list[int]) -> list[tuple[str, str, int]]:
         rows = (
             among.filter(provider__isnull=False)
             .values_list("provider", "provider__name", "provider__domain")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count(story_card(), distinct=True))
             .order_by("-n", "provider")[:MAX_FACET_VALUES]
         )
         return sorted(
@@ -496,7 +504,7 @@ def _count_among(name: str, ids: list[int]) -> list[tuple[str, str, int]]:
     rows = (
         among.exclude(**{name: ""})
         .values_list(name)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count(story_card(), distinct=True))
         .order_by(name)[:MAX_FACET_VALUES]
     )
     return [(value, value, n) for value, n in rows]

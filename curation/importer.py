@@ -535,9 +535,12 @@ class _Importer:
             PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
         self._create_children(to_create + to_update)
         # Stories last, in the batch's transaction: what each file joins lands with it.
+        # A new article's clues come from the parsing workers; an updated one's document is
+        # the merge of the file with the editors' changes, so its clues are worked out here.
+        clues = {loaded.key: loaded.clues for loaded in new}
         stories.cluster_imported(
             [
-                (article.id, self._provider_id(document.provider), document)
+                (article.id, self._provider_id(document.provider), document, clues.get(article.key))
                 for article, document in to_create + to_update
             ]
         )

@@ -37,8 +37,7 @@ REVERTIBLE_FIELDS = (*EDITORIAL_FIELDS, REVIEWED)
 # The role that may curate (see migration 0002_editors_group, which creates it).
 EDITORS_GROUP = "Editors"
 URL_FIELDS = tuple(seedfile.URL_KEYS.values())
-# The URL fields that name the article itself, in the order a reader's link prefers them.
-LINK_FIELDS = ("web_url", "original_url", "source_url")
+LINK_FIELDS = seedfile.LINK_FIELDS
 # Each editorial score's one range (the codec's constants): model validators, so every form over
 # an article enforces it; the admin's forms and ``editorial.apply_editorial_changes`` read it
 # here; the check constraints below make the database refuse the rest.
@@ -369,6 +368,15 @@ class ArticleQuerySet(models.QuerySet):
             story_id=OuterRef("story_id"), story_rank__lt=OuterRef("story_rank")
         )
         return self.filter(Q(story__isnull=True) | ~Exists(earlier.order_by().values("pk")))
+
+
+def story_card(prefix: str = "") -> Coalesce:
+    """What a reader sees as one card: the article's story, or the article itself when it
+    stands alone (its id negated, so it never equals a story's). Counting distinct values counts
+    stories, not copies. ``prefix`` reaches the article through a relation (``"article__"``)."""
+    return Coalesce(
+        F(f"{prefix}story_id"), F(f"{prefix}id") * -1, output_field=models.BigIntegerField()
+    )
 
 
 class Article(models.Model):
@@ -1481,7 +1489,8 @@ class StoryKey(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["key"], name="storykey_key"),
+            # Covering: a lookup reads the holders off the index alone, never the table.
+            models.Index(fields=["key", "article"], name="storykey_key_article"),
             models.Index(fields=["article"], name="storykey_article"),
         ]
 

@@ -79,6 +79,8 @@ URL_KEYS = {
     "ampUrl": "amp_url",
     "cdnAmpUrl": "cdn_amp_url",
 }
+# The URL fields that name the article itself, in the order a reader's link prefers them.
+LINK_FIELDS = ("web_url", "original_url", "source_url")
 
 # Feed key -> attribute name, in the order the feed writes them. The README documents this.
 ARTICLE_KEYS = {
@@ -1404,6 +1406,9 @@ class LoadedSeed:
     error: str = ""
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)  # "path: key: what" lines
+    # What a parsing worker worked out for story clustering (``workers.story_clues``), so the
+    # writer need not: the headline and the canonical URLs.
+    clues: tuple | None = None
 
 
 SYMLINK_REFUSED = "is a symbolic link; not imported"

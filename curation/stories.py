@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from . import headlines
-from .canonical import canonical_url
+from .canonical import own_urls, related_urls
 from .models import (
     LINK_FIELDS,
     URL_FIELDS,
@@ -119,8 +119,8 @@ class Entry:
             keys += [_key(base, span) for base in self._word_bases]
         return keys
 
-    def lookups(self) -> dict[int, str]:
-        """The keys whose holders may be the same story: key -> why."""
+    def link_lookups(self) -> dict[int, str]:
+        """The URL keys whose holders are copies or coverage of this article: key -> why."""
         bases = self._url_bases
         found = {}
         for url in self.urls:
@@ -128,66 +128,70 @@ class Entry:
             found[_key(bases[url], _NAMED)] = RELATED
         for url in self.related - self.urls:
             found[_key(bases[url], _OWN)] = RELATED
-        if self._word_bases:
-            span = _span(self.published_at)
-            for base in self._word_bases:
-                for offset in (-1, 0, 1):
-                    found[_key(base, span + offset)] = HEADLINE
         return found
 
+    def word_lookups(self) -> list[int]:
+        """The keys of its headline's words on each span of its window: a holder of several
+        of them may be the same story."""
+        if not self._word_bases:
+            return []
+        span = _span(self.published_at)
+        return [_key(base, span + offset) for base in self._word_bases for offset in (-1, 0, 1)]
 
-def own_urls(article: Any) -> frozenset[str]:
-    """The canonical forms of an article's (or document's) own URL fields."""
-    return frozenset(
-        filter(None, map(canonical_url, {getattr(article, name) for name in URL_FIELDS} - {""}))
-    )
-
-
-def related_urls(items: Iterable[Any]) -> frozenset[str]:
-    """The canonical form of each related item's first link (its web, original or source URL:
-    the others are copies of the same page)."""
-    found = set()
-    for item in items:
-        link = next(filter(None, (getattr(item, name) for name in LINK_FIELDS)), "")
-        if link and (url := canonical_url(link)):
-            found.add(url)
-    return frozenset(found)
+    @cached_property
+    def least_shared(self) -> int:
+        """The fewest words any headline it matches shares with it."""
+        return headlines.min_shared_for(len(self.headline.words))
 
 
-def entry_for(article_id: int, provider_id: int | None, provider_name: str, document: Any) -> Entry:
-    """An ``Entry`` from a seed document (the importer's) or an article (with its items)."""
-    related = getattr(document, "related", None)
-    if related is None:
-        related = document.related_items.all()
+def entry_for(
+    article_id: int,
+    provider_id: int | None,
+    provider_name: str,
+    document: Any,
+    clues: tuple | None = None,
+) -> Entry:
+    """An ``Entry`` from a seed document (the importer's) or an article (with its items);
+    ``clues``, when a parsing worker already worked them out (``workers.story_clues``)."""
+    if clues is None:
+        related = getattr(document, "related", None)
+        if related is None:
+            related = document.related_items.all()
+        clues = (
+            headlines.headline(document.title, provider_name),
+            own_urls(document),
+            related_urls(related),
+        )
+    headline, urls, related_found = clues
     return Entry(
         id=article_id,
         provider_id=provider_id,
         published_at=document.published_at,
-        headline=headlines.headline(document.title, provider_name),
-        urls=own_urls(document),
-        related=related_urls(related),
+        headline=headline,
+        urls=urls,
+        related=related_found,
     )
 
 
 # -- incremental clustering ----------------------------------------------------------------
 
 
-def cluster_imported(written: Sequence[tuple[int, int | None, Any]]) -> None:
-    """Cluster articles an import batch just wrote: (id, provider id, seed document) each.
+def cluster_imported(written: Sequence[tuple[int, int | None, Any, tuple | None]]) -> None:
+    """Cluster articles an import batch just wrote: (id, provider id, seed document, clues or
+    ``None``) each.
 
     Runs inside the batch's transaction, so a file's story lands with it or not at all.
     """
-    if not written:
-        return
-    names = dict(
-        Article.objects.filter(id__in=[row[0] for row in written]).values_list(
-            "id", "provider__name"
-        )
-    )
     cluster(
         [
-            entry_for(article_id, provider_id, names.get(article_id) or "", document)
-            for article_id, provider_id, document in written
+            entry_for(
+                article_id,
+                provider_id,
+                document.provider.name if document.provider else "",
+                document,
+                clues,
+            )
+            for article_id, provider_id, document, clues in written
         ]
     )
 
@@ -218,7 +222,8 @@ def cluster(entries: list[Entry]) -> None:
     with transaction.atomic():
         ids = [entry.id for entry in entries]
         _delete_keys(ids)
-        _insert_keys([(key, entry.id) for entry in entries for key in entry.own_keys()])
+        # In key order: each index page is visited once per batch, not once per key.
+        _insert_keys(sorted((key, entry.id) for entry in entries for key in entry.own_keys()))
         edges = _find_edges(entries)
         _place(entries, edges)
 
@@ -242,49 +247,51 @@ def _insert_keys(rows: list[tuple[int, int]]) -> None:
 
 
 def _find_edges(entries: list[Entry]) -> list[tuple[int, int, str]]:
-    """(article, other article, reason) for every match of these articles."""
-    wanted: dict[int, list[tuple[int, str]]] = defaultdict(list)  # key -> (entry, why)
+    """(article, other article, reason) for every match of these articles.
+
+    One lookup of every key; the rows are sorted out in bulk (comprehensions and ``Counter``)
+    because a headline's common words bring a few hundred holders per article.
+    """
+    links: dict[int, list[tuple[int, str]]] = defaultdict(list)  # key -> (entry, why)
+    words: dict[int, list[int]] = defaultdict(list)  # key -> entries
     for entry in entries:
-        for key, reason in entry.lookups().items():
-            wanted[key].append((entry.id, reason))
-    edges: list[tuple[int, int, str]] = []
-    shared: dict[int, Counter] = defaultdict(Counter)  # entry -> other -> words in common
-    for key, other in _holders(list(wanted)):
-        for entry_id, reason in wanted[key]:
-            if other == entry_id:
-                continue
-            if reason == HEADLINE:
-                shared[entry_id][other] += 1
-            else:
-                edges.append((entry_id, other, reason))
+        for key, reason in entry.link_lookups().items():
+            links[key].append((entry.id, reason))
+        for key in entry.word_lookups():
+            words[key].append(entry.id)
+    rows = _holders([*links, *words])
+    nothing = ()
+    edges = [
+        (entry_id, other, reason)
+        for key, other in rows
+        for entry_id, reason in links.get(key, nothing)
+        if entry_id != other
+    ]
+    shared = Counter(
+        (entry_id, other) for key, other in rows for entry_id in words.get(key, nothing)
+    )
     by_id = {entry.id: entry for entry in entries}
-    candidates = {
-        entry_id: [
-            other
-            for other, count in counts.items()
-            if count >= headlines.min_shared_for(len(by_id[entry_id].headline.words))
-        ]
-        for entry_id, counts in shared.items()
-    }
-    others = {other for found in candidates.values() for other in found}
-    if others:
+    candidates = [
+        (entry_id, other)
+        for (entry_id, other), count in shared.items()
+        if count >= by_id[entry_id].least_shared and entry_id != other
+    ]
+    if candidates:
         details = {
             row[0]: row
-            for row in Article.objects.filter(id__in=list(others)).values_list(
-                "id", "provider_id", "provider__name", "published_at", "title"
-            )
+            for row in Article.objects.filter(
+                id__in=list({other for _, other in candidates})
+            ).values_list("id", "provider_id", "provider__name", "published_at", "title")
         }
-        for entry_id, found in candidates.items():
-            entry = by_id[entry_id]
-            for other in found:
-                _, provider_id, provider_name, published_at, title = details[other]
-                if _headline_match(
-                    entry,
-                    provider_id,
-                    published_at,
-                    headlines.headline(title, provider_name or ""),
-                ):
-                    edges.append((entry_id, other, HEADLINE))
+        for entry_id, other in candidates:
+            _, provider_id, provider_name, published_at, title = details[other]
+            if _headline_match(
+                by_id[entry_id],
+                provider_id,
+                published_at,
+                headlines.headline(title, provider_name or ""),
+            ):
+                edges.append((entry_id, other, HEADLINE))
     return edges
 
 

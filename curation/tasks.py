@@ -12,7 +12,10 @@ transaction that asked for them commits.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import threading
 
 from django.conf import settings
@@ -131,3 +134,64 @@ def watch_in_process(stop: threading.Event, interval: float | None = None) -> No
         finally:
             close_old_connections()
         stop.wait(interval)
+
+
+# -- the worker process ----------------------------------------------------------------------
+
+# Pauses before starting a worker that stopped by itself again: 1, 2, 4 … seconds, at most 30.
+RESTART_PAUSE_MAX = 30.0
+
+
+def run_worker(concurrency: int = 1) -> None:
+    """Take jobs from the queue until SIGTERM or SIGINT (``manage.py ingest_worker``)."""
+    with app.replace_connector(app.connector.get_worker_connector()):
+        asyncio.run(_work_until_stopped(concurrency))
+
+
+async def _work_until_stopped(concurrency: int) -> None:
+    """Run the queue's worker until SIGTERM or SIGINT, and start it again whenever it stops by
+    itself: Procrastinate's worker ends, as if asked to, as soon as one of its connections
+    fails (PostgreSQL restarted), and a worker process that exits 0 is one nobody restarts."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        stop.set()
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second signal ends us at once
+            loop.remove_signal_handler(number)
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, on_signal)
+    pause = 1.0
+    while not stop.is_set():
+        started = loop.time()
+        run = asyncio.create_task(_run_worker(concurrency))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        run.cancel()  # when asked to stop: the worker finishes its running jobs first
+        try:
+            await run
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("the ingest worker failed")
+        if stop.is_set():
+            break
+        if loop.time() - started > 60:
+            pause = 1.0  # it ran a while: this is a new outage, not the same one
+        logger.warning("the ingest worker stopped; starting it again in %.0f s", pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+        pause = min(pause * 2, RESTART_PAUSE_MAX)
+
+
+async def _run_worker(concurrency: int) -> None:
+    # A fresh pool each time: the old one's connections died with the server.
+    try:
+        await app.open_async()
+        await app.run_worker_async(
+            **WORKER_OPTIONS, concurrency=concurrency, install_signal_handlers=False
+        )
+    finally:
+        await app.close_async()

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from . import seedfile
+from . import canonical, headlines, seedfile
 
 # Linux's prctl(2) option asking the kernel to signal us when our parent exits.
 PR_SET_PDEATHSIG = 1
@@ -53,6 +53,24 @@ def _watch_parent(parent: int) -> None:
 
 def load_many(paths: list[str], digests: list[str], max_bytes: int) -> list[seedfile.LoadedSeed]:
     """``seedfile.load`` for a chunk of files: one round trip to a worker for several files."""
-    return [
+    found = [
         seedfile.load(path, digest, max_bytes) for path, digest in zip(paths, digests, strict=True)
     ]
+    for loaded in found:
+        if loaded.document is not None:
+            loaded.clues = story_clues(loaded.document)
+    return found
+
+
+def story_clues(
+    document: seedfile.SeedDocument,
+) -> tuple[headlines.Headline, frozenset[str], frozenset[str]]:
+    """What story clustering reads of a new article (``stories.entry_for``), worked out here so
+    the import's writer, which every file waits for, need not: the headline's words and the
+    canonical URLs of the article and of its related coverage."""
+    provider = document.provider.name if document.provider else ""
+    return (
+        headlines.headline(document.title, provider),
+        canonical.own_urls(document),
+        canonical.related_urls(document.related),
+    )

@@ -146,9 +146,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers carry on while an import writes; IMMEDIATE transactions take the
-        # write lock up front, so concurrent writers queue (timeout) instead of failing.
+        # write lock up front, so concurrent writers queue (timeout) instead of failing. A page
+        # cache of up to 64 MiB instead of 2 (allocated as used): an import's inserts into the
+        # hashed story-key index land on random pages, which 2 MiB would read again and again.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+            " PRAGMA cache_size=-65536;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,

@@ -270,6 +270,36 @@ def test_whole_list_pages_are_cached_per_filter_combination(
     assert "Newer" in client.get(LIST, {"topic": "AI"}).content.decode()
 
 
+def test_cached_pages_go_compressed_to_whoever_accepts_gzip(client, _clock):
+    import gzip
+
+    story("Compressed", topics=("AI",))
+    plain = client.get(LIST, {"topic": "AI"})
+    assert "Content-Encoding" not in plain and "Compressed" in plain.content.decode()
+    for _ in range(2):  # the page as it was built, then from the cache
+        packed = client.get(LIST, {"topic": "AI"}, headers={"accept-encoding": "br, gzip"})
+        assert packed["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.content) == plain.content
+        assert len(packed.content) < len(plain.content) / 2
+    for response in (plain, packed):
+        assert "Accept-Encoding" in response["Vary"]
+    # Two representations, two validators: each revalidates only itself.
+    assert packed["ETag"] != plain["ETag"]
+    again = client.get(
+        LIST,
+        {"topic": "AI"},
+        headers={"accept-encoding": "gzip", "if-none-match": packed["ETag"]},
+    )
+    assert again.status_code == 304
+    assert (
+        client.get(LIST, {"topic": "AI"}, headers={"if-none-match": packed["ETag"]}).status_code
+        == 200
+    )
+    # The JSON view and the feeds share the same path.
+    feed = client.get(reverse("curation:feed-rss"), headers={"accept-encoding": "gzip"})
+    assert b"Compressed" in gzip.decompress(feed.content)
+
+
 def test_the_page_cache_works_through_redis(client, settings):
     settings.CACHES = {
         "default": {

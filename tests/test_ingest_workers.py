@@ -51,14 +51,17 @@ class Deployment:
         assert done.returncode == 0, f"manage.py {' '.join(args)}: {done.stderr}"
         return done.stdout
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(self, log: Path | None = None) -> subprocess.Popen:
+        output = log.open("ab") if log is not None else subprocess.DEVNULL
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "ingest_worker", "--exit-with-parent"],
             cwd=PROJECT_DIR,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
+        if log is not None:
+            output.close()  # the worker has its own copy
         self.workers.append(worker)
         return worker
 
@@ -73,11 +76,11 @@ class Deployment:
     def value(self, sql: str):
         return self.query(sql)[0][0]
 
-    def wait_for(self, sql: str, what: str, expected=True) -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
+    def wait_for(self, sql: str, what: str, expected=True, seconds: float = WAIT_SECONDS) -> None:
+        deadline = time.monotonic() + seconds
         while self.value(sql) != expected:
             if time.monotonic() > deadline:
-                pytest.fail(f"{what}: not after {WAIT_SECONDS} s")
+                pytest.fail(f"{what}: not after {seconds} s")
             time.sleep(0.05)  # polling a condition, with a deadline
 
     def stop(self) -> None:
@@ -101,17 +104,22 @@ def _empty_queue() -> None:
             cursor.execute(f"DELETE FROM {table}")
 
 
-@pytest.fixture
-def deployment(tmp_path):
-    env = {
+def worker_env(database_url: str) -> dict[str, str]:
+    """The environment of manage.py and the workers: quick polls and stalled-job sweeps."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "NEWSROOM_INGEST_POLL_SECONDS": "1",
         "NEWSROOM_INGEST_STALLED_SECONDS": "3",
+        "DATABASE_URL": database_url,
     }
+
+
+@pytest.fixture
+def deployment(tmp_path):
     if ENGINE == "queue":
         settings = connection.settings_dict
-        env["DATABASE_URL"] = (
+        env = worker_env(
             f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
             f"{settings['NAME']}"
         )
@@ -119,8 +127,7 @@ def deployment(tmp_path):
         found = Deployment(env, None)
     else:
         database = tmp_path / "ingest.sqlite3"
-        env["DATABASE_URL"] = f"sqlite:///{database}"
-        found = Deployment(env, database)
+        found = Deployment(worker_env(f"sqlite:///{database}"), database)
         found.manage("migrate", "--verbosity", "0")
     yield found
     found.stop()
@@ -140,9 +147,9 @@ def inbox(tmp_path):
 ALL_IMPORTED = f"SELECT count(*) = {FILES} FROM curation_sourcefile WHERE state = 'imported'"
 
 
-def assert_every_file_imported_exactly_once(deployment: Deployment) -> None:
-    assert deployment.value("SELECT count(*) FROM curation_article") == FILES
-    assert deployment.value("SELECT count(DISTINCT key) FROM curation_article") == FILES
+def assert_every_file_imported_exactly_once(deployment: Deployment, files: int = FILES) -> None:
+    assert deployment.value("SELECT count(*) FROM curation_article") == files
+    assert deployment.value("SELECT count(DISTINCT key) FROM curation_article") == files
     # No half article: every one has its three topics, and was written once (version 1).
     assert (
         deployment.value(
@@ -152,7 +159,7 @@ def assert_every_file_imported_exactly_once(deployment: Deployment) -> None:
         == 0
     )
     # Each file counted as created by exactly one recorded run.
-    assert deployment.value("SELECT sum(created) FROM curation_ingestrun") == FILES
+    assert deployment.value("SELECT sum(created) FROM curation_ingestrun") == files
     assert deployment.value("SELECT count(*) FROM curation_ingestfailure") == 0
 
 

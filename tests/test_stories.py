@@ -14,6 +14,7 @@ from curation import stories
 from curation.editorial import apply_editorial_changes
 from curation.importer import import_seeds
 from curation.models import Article, ArticleChange, Story, StoryKey
+from tests.conftest import SAMPLE_SEEDS
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,7 @@ def seed(
     quality: int = 50,
     heat: int = 10,
     published: bool = True,
+    topics: tuple[str, ...] = (),
 ) -> Path:
     """Write one seed file; ``urls`` are feed keys (webUrl, cdnAmpUrl...) to URLs."""
     name, domain = PROVIDERS[provider]
@@ -53,6 +55,8 @@ def seed(
         f"  name: {name}",
         f"  domain: {domain}",
     ]
+    if topics:
+        lines += ["topics:", *(f"  - {topic}" for topic in topics)]
     if related:
         lines.append("related:")
         for url in related:
@@ -384,6 +388,36 @@ def test_a_filtered_list_shows_the_story_through_the_copy_that_matches(tmp_path,
     assert [result["key"] for result in data["results"]] == ["b"] and data["count"] == 1
 
 
+def test_facet_counts_count_stories_not_copies(tmp_path, client):
+    from curation.models import Provider
+
+    imported(
+        seed(tmp_path, "a", CAMERAS, "courier", topics=("Policing",)),
+        seed(tmp_path, "b", CAMERAS, "gazette", topics=("Policing", "Privacy")),
+        seed(tmp_path, "c", CAMERAS, "post", topics=("Policing",), published=False),
+        seed(
+            tmp_path, "alone", "Cinema reopens after flood repairs", "gazette", topics=("Policing",)
+        ),
+    )
+    assert together("a", "b", "c")
+    html = client.get(reverse("curation:article-list")).content.decode()
+    assert '<option value="Policing">Policing (2)</option>' in html  # a story and "alone"
+    assert '<option value="Privacy">Privacy (1)</option>' in html
+    gazette = Provider.objects.get(name="Harbour Gazette")
+    assert f'<option value="{gazette.pk}">Harbour Gazette (2)</option>' in html
+    assert "Valley Post" not in html  # its only copy is unpublished
+    # Under a filter the counts are recounted among what matches it, still one per story.
+    courier = Provider.objects.get(name="Riverside Courier")
+    html = client.get(reverse("curation:article-list"), {"topic": "Policing"}).content.decode()
+    assert f'<option value="{courier.pk}">Riverside Courier (1)</option>' in html
+    assert f'<option value="{gazette.pk}">Harbour Gazette (2)</option>' in html
+    html = client.get(reverse("curation:article-list"), {"provider": gazette.pk}).content.decode()
+    assert '<option value="Policing">Policing (2)</option>' in html
+    html = client.get(reverse("curation:article-list"), {"q": "cameras"}).content.decode()
+    assert '<option value="Policing">Policing (1)</option>' in html
+    assert '<option value="Privacy">Privacy (1)</option>' in html
+
+
 def test_a_pinned_copy_shows_its_story_once_above_the_ranking(tmp_path, client):
     import datetime
 
@@ -465,3 +499,14 @@ def test_a_small_labelled_corpus_meets_the_precision_and_recall_targets(tmp_path
     scores = pair_scores(labels, dict(Article.objects.values_list("key", "story_id")))
     assert scores["true_pairs"] > 40
     assert scores["precision"] >= 0.95 and scores["recall"] >= 0.9, scores
+
+
+def test_the_clues_parsing_workers_send_are_the_writers_own():
+    from curation import seedfile, workers
+
+    for path in sorted(SAMPLE_SEEDS.glob("*.*")):
+        document = seedfile.parse(path.read_bytes(), path.name)
+        provider = document.provider.name if document.provider else ""
+        sent = stories.entry_for(1, None, provider, document, workers.story_clues(document))
+        own = stories.entry_for(1, None, provider, document)
+        assert sent == own, path

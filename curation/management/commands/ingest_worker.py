@@ -36,7 +36,5 @@ class Command(BaseCommand):
             except KeyboardInterrupt:
                 stop.set()
             return
-        app = tasks.app
         self.stdout.write(f"Ingest worker {os.getpid()} taking jobs from queue {tasks.QUEUE!r}.")
-        with app.replace_connector(app.connector.get_worker_connector()):
-            app.run_worker(**tasks.WORKER_OPTIONS, concurrency=options["concurrency"])
+        tasks.run_worker(options["concurrency"])
