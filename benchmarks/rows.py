@@ -117,6 +117,46 @@ def _rows(count: int) -> Iterator[tuple[tuple, list[tuple], list[tuple], list[tu
         yield article, topics, images, related
 
 
+# A fifth of the articles are copies in stories of three (consecutive ids), so the public pages
+# pay for one card per story and "Also reported by" as they do on a live site.
+STORY_SIZE = 3
+STORY_EVERY = 5
+
+
+def _group_into_stories(write, count: int) -> None:
+    groups = range(0, count // STORY_SIZE, STORY_EVERY)
+    now = dt.datetime.now(dt.UTC)
+    with transaction.atomic():
+        write(
+            "curation_story",
+            ["id", "lead_id", "size", "created_at", "updated_at"],
+            [
+                (group // STORY_EVERY + 1, group * STORY_SIZE + 1, STORY_SIZE, now, now)
+                for group in groups
+            ],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE curation_article SET story_id = (id - 1) / %s / %s + 1,"
+                " story_rank = (id - 1) %% %s, story_reason = 'headline'"
+                " WHERE (id - 1) / %s %% %s = 0 AND id <= %s",
+                [
+                    STORY_SIZE,
+                    STORY_EVERY,
+                    STORY_SIZE,
+                    STORY_SIZE,
+                    STORY_EVERY,
+                    count // STORY_SIZE * STORY_SIZE,
+                ],
+            )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence('curation_story', 'id'),"
+                    " (SELECT max(id) FROM curation_story))"
+                )
+
+
 def _writer():
     quote = connection.ops.quote_name
     if connection.vendor == "postgresql":
@@ -156,6 +196,7 @@ def load_rows(count: int) -> None:
             _flush(write, batch)
             batch = ([], [], [], [])
     _flush(write, batch)
+    _group_into_stories(write, count)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in ("curation_provider", "curation_topic", "curation_article"):

@@ -17,14 +17,13 @@ from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
 from . import admin_desk, admin_rows, admin_schedule, admin_stories, editorial, stories
-from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm
+from .admin_forms import ArticleChangeForm, ArticleChangelistForm, SetValueForm, bulk_form_page
 from .models import (
     EDITORIAL_FIELDS,
     HEAVY_FIELDS,
@@ -548,21 +547,16 @@ class ArticleAdmin(admin.ModelAdmin):
                 return None
             except ValidationError as refused:
                 form.add_error("value", refused.message_dict.get(field_name, refused.messages))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Set {field_name} on {_articles(queryset.count())}",
-            "opts": self.opts,
-            "form": form,
-            "field_name": field_name,
-            "help_text": Article._meta.get_field(field_name).help_text,
-            "articles": queryset[:20],
-            "count": queryset.count(),
-            "action": request.POST.get("action", ""),
-            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/curation/article/set_value.html", context)
+        return bulk_form_page(
+            self,
+            request,
+            queryset,
+            form["value"],
+            template="admin/curation/article/set_value.html",
+            title=f"Set {field_name} on {_articles(queryset.count())}",
+            field_name=field_name,
+            help_text=Article._meta.get_field(field_name).help_text,
+        )
 
     def _apply_action(self, request, queryset, field_name, value, done):
         """Write the value, then say how many articles changed: ``done`` has a ``{count}``.

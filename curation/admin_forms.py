@@ -7,6 +7,8 @@ from functools import cached_property
 from typing import Any
 
 from django import forms
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from .editorial import StaleVersion
 from .models import EDITORIAL_FIELDS, SCORE_RANGES, Article, ArticleChange, score_validators
@@ -161,3 +163,32 @@ class SetValueForm(forms.Form):
         limit_to_score_range(self.fields["value"], field_name)
         lowest, highest = SCORE_RANGES[field_name]
         self.fields["value"].help_text = f"A whole number from {lowest} to {highest}."
+
+
+def bulk_form_page(
+    model_admin: Any,
+    request: Any,
+    queryset: Any,
+    field: forms.BoundField,
+    *,
+    template: str,
+    **context: Any,
+) -> TemplateResponse:
+    """A bulk action's own page (``bulk_form.html``): the selected articles, the one field
+    to fill, and the hidden inputs that bring the selection back to the action."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "field": field,
+            "articles": queryset[:20],
+            "count": queryset.count(),
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            **context,
+        },
+    )

@@ -13,12 +13,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from . import editorial
+from .admin_forms import bulk_form_page
 from .models import Article, ArticleChange
 
 # What each action writes: the moment asked for goes to ``field``; ``also`` is written with it.
@@ -84,22 +83,16 @@ def _ask_moment(model_admin, request, queryset, name: str):
                 messages.SUCCESS if applied.changed else messages.WARNING,
             )
             return None
-    count = queryset.count()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": f"{action['label']}… ({_articles(count)})",
-        "opts": model_admin.opts,
-        "form": form,
-        "label": action["label"],
-        "help_text": Article._meta.get_field(action["field"]).help_text,
-        "articles": queryset[:20],
-        "count": count,
-        "action": request.POST.get("action", ""),
-        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-        "select_across": request.POST.get("select_across", "0"),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/curation/article/set_moment.html", context)
+    return bulk_form_page(
+        model_admin,
+        request,
+        queryset,
+        form["moment"],
+        template="admin/curation/article/set_moment.html",
+        title=f"{action['label']}… ({_articles(queryset.count())})",
+        label=action["label"],
+        help_text=Article._meta.get_field(action["field"]).help_text,
+    )
 
 
 @admin.action(description="Publish at a set time…", permissions=["change"])

@@ -459,21 +459,31 @@ def facet_label(label: str, count: int, *, at_least: bool = False) -> str:
 FACET_NAMES = ("topic", "provider", "category", "type")
 
 
-def filtered_facets(articles, name: str, cache_key: str) -> tuple[list[tuple[str, str, int]], bool]:
+def filtered_facets(
+    articles, name: str, cache_key: str, samples: dict | None = None, sample_key: str = ""
+) -> tuple[list[tuple[str, str, int]], bool]:
     """One facet's choices counted among ``articles`` (the published articles under the other
     filters), each count the number of stories: ``([(value, label, count)], at_least)``.
 
     Counted among the first ``RESULT_COUNT_CAP`` matches, so a refresh reads at most that many
     rows whatever the filters (the same bound as the list's own count); ``at_least`` says there
     were more matches, so each count is a lower bound. Cached under ``cache_key`` (publication
-    version and filters) for ``FACET_CACHE_SECONDS``.
+    version and filters) for ``FACET_CACHE_SECONDS``. ``samples`` keeps the matches read under
+    ``sample_key`` (the filters ``articles`` went through), for the page's other facets that
+    count under the same ones.
     """
     key = f"curation:facets:filtered:v1:{name}:" + hashlib.sha256(cache_key.encode()).hexdigest()
     found = cache.get(key)
     if found is None:
-        ids = list(articles.order_by().values_list("pk", flat=True)[: RESULT_COUNT_CAP + 1])
-        at_least = len(ids) > RESULT_COUNT_CAP
-        found = (_count_among(name, ids[:RESULT_COUNT_CAP]), at_least)
+        if samples is None or sample_key not in samples:
+            ids = list(articles.order_by().values_list("pk", flat=True)[: RESULT_COUNT_CAP + 1])
+            sampled = (ids[:RESULT_COUNT_CAP], len(ids) > RESULT_COUNT_CAP)
+            if samples is not None:
+                samples[sample_key] = sampled
+        else:
+            sampled = samples[sample_key]
+        ids, at_least = sampled
+        found = (_count_among(name, ids), at_least)
         cache.set(key, found, FACET_CACHE_SECONDS)
     return found
 
@@ -686,6 +696,7 @@ class ArticleFilter(django_filters.FilterSet):
         if not active:
             return
         version = publication_version(self.request)
+        samples: dict = {}
         for name in FACET_NAMES:
             others = {key: value for key, value in active.items() if key != name}
             if not others:
@@ -694,7 +705,11 @@ class ArticleFilter(django_filters.FilterSet):
             for key, value in others.items():
                 articles = self.filters[key].filter(articles, value)
             counted, at_least = filtered_facets(
-                articles, name, self.query_key(version) + f"|without:{name}"
+                articles,
+                name,
+                self.query_key(version) + f"|without:{name}",
+                samples,
+                repr(sorted((key, str(value)) for key, value in others.items())),
             )
             chosen = active.get(name)
             if chosen and chosen not in {value for value, _, _ in counted}:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -221,11 +220,3 @@ def min_shared_for(size: int) -> int:
     other = size * MIN_DICE / (2 - MIN_DICE)
     needed = MIN_DICE * (size + other) / 2
     return max(MIN_SHARED, int(needed - 1e-9) + (needed - int(needed) > 1e-9))
-
-
-def probe_words(words: Iterable[str], size: int, rarity: dict[str, int] | None = None) -> list[str]:
-    """The words of a headline worth looking up: any match shares at least ``min_shared_for``
-    of its ``size`` words, so it shares at least one of any ``size - min_shared + 1`` of them
-    (the rarest, when ``rarity`` counts how common each word is)."""
-    ordered = sorted(words, key=lambda word: ((rarity or {}).get(word, 0), word))
-    return ordered[: max(1, size - min_shared_for(size) + 1)]

@@ -28,6 +28,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from django.db import connection, transaction
@@ -800,13 +801,16 @@ def _join_headlines(
     say: Callable[[str, int, int], None],
 ) -> None:
     """A sliding window over the dated articles in time order, with an inverted index of the
-    window's words; each article looks up only its rarest words (``headlines.probe_words``)."""
+    window's words. Each article counts, in one ``Counter`` over its words' postings, how many
+    words every earlier article of the window shares with it; only those sharing enough
+    (``headlines.min_shared_for``) are compared in full. Counting runs in C, where testing each
+    candidate's words one by one cost a thousand set intersections per article at a million."""
     dated = sorted(
         (e for e in entries if e.published_at is not None and e.headline.comparable),
         key=lambda e: e.published_at,
     )
-    frequency = Counter(word for entry in dated for word in entry.headline.words)
     postings: dict[str, deque[int]] = defaultdict(deque)
+    nothing: deque[int] = deque()
     start = 0
     for number, entry in enumerate(dated):
         while entry.published_at - dated[start].published_at > WINDOW:
@@ -814,21 +818,15 @@ def _join_headlines(
                 postings[word].popleft()
             start += 1
         words = entry.headline.words
-        seen: set[int] = set()
-        for word in headlines.probe_words(words, len(words), frequency):
-            for position in postings.get(word, ()):
-                if position in seen:
-                    continue
-                seen.add(position)
-                other = dated[position]
-                if other.provider_id == entry.provider_id or entry.provider_id is None:
-                    continue
-                if other.provider_id is None:
-                    continue
-                if len(words & other.headline.words) < headlines.MIN_SHARED:
-                    continue
-                if headlines.same_story(entry.headline, other.headline):
-                    join(other.id, entry.id, HEADLINE)
+        shared = Counter(chain.from_iterable(postings.get(word, nothing) for word in words))
+        for position, count in shared.items():
+            if count < entry.least_shared:
+                continue
+            other = dated[position]
+            if entry.provider_id is None or other.provider_id in (None, entry.provider_id):
+                continue
+            if headlines.same_story(entry.headline, other.headline):
+                join(other.id, entry.id, HEADLINE)
         for word in words:
             postings[word].append(number)
         if number % 20000 == 0:

@@ -462,6 +462,17 @@ def test_facet_counts_count_the_stories_under_the_other_filters(client):
     assert ">Big Outlet (3)</option>" in text
 
 
+def test_facets_under_the_same_filters_read_their_matches_once(client):
+    from django.test.utils import CaptureQueriesContext
+
+    story(topics=("AI",), provider="Big Outlet", category="news")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(LIST, {"topic": "AI"})  # provider, category and type count under topic=AI
+    limit = f"LIMIT {pagination.RESULT_COUNT_CAP + 1}"
+    samples = [q["sql"] for q in queries.captured_queries if q["sql"].endswith(limit)]
+    assert len([sql for sql in samples if "curation_articletopic" in sql]) == 1
+
+
 def test_filtered_facet_counts_say_at_least_beyond_the_sample(client, monkeypatch):
     monkeypatch.setattr(filters, "RESULT_COUNT_CAP", 2)
     for _ in range(3):

@@ -113,14 +113,6 @@ def test_min_shared_for_is_a_true_lower_bound():
                     assert shared >= headlines.min_shared_for(size), (size, other, shared)
 
 
-def test_probe_words_take_the_rarest_and_enough_of_them():
-    words = ["police", "trial", "facial", "recognition", "camera", "manchester", "city", "centre"]
-    rarity = {word: 100 - len(word) for word in words}
-    probed = headlines.probe_words(words, len(words), rarity)
-    assert len(probed) == len(words) - headlines.min_shared_for(len(words)) + 1
-    assert probed[0] == "recognition"
-
-
 words = st.lists(
     st.sampled_from(
         [
