@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(30)
+            if any(figures.get("errors") for figures in results.values()):
+                sys.stderr.write(f"errors; the server's log ends:\n{log.read_text()[-8000:]}\n")
 
     floor = results["trivial Django view"]["requests_per_second"]
     print(
