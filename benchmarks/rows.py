@@ -149,12 +149,6 @@ def _group_into_stories(write, count: int) -> None:
                     count // STORY_SIZE * STORY_SIZE,
                 ],
             )
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT setval(pg_get_serial_sequence('curation_story', 'id'),"
-                    " (SELECT max(id) FROM curation_story))"
-                )
 
 
 def _writer():
@@ -199,7 +193,12 @@ def load_rows(count: int) -> None:
     _group_into_stories(write, count)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("curation_provider", "curation_topic", "curation_article"):
+            for table in (
+                "curation_provider",
+                "curation_topic",
+                "curation_article",
+                "curation_story",
+            ):
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"

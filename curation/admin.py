@@ -547,13 +547,15 @@ class ArticleAdmin(admin.ModelAdmin):
                 return None
             except ValidationError as refused:
                 form.add_error("value", refused.message_dict.get(field_name, refused.messages))
+        count = queryset.count()
         return bulk_form_page(
             self,
             request,
             queryset,
             form["value"],
             template="admin/curation/article/set_value.html",
-            title=f"Set {field_name} on {_articles(queryset.count())}",
+            count=count,
+            title=f"Set {field_name} on {_articles(count)}",
             field_name=field_name,
             help_text=Article._meta.get_field(field_name).help_text,
         )

@@ -172,6 +172,7 @@ def bulk_form_page(
     field: forms.BoundField,
     *,
     template: str,
+    count: int,
     **context: Any,
 ) -> TemplateResponse:
     """A bulk action's own page (``bulk_form.html``): the selected articles, the one field
@@ -184,7 +185,7 @@ def bulk_form_page(
             "opts": model_admin.opts,
             "field": field,
             "articles": queryset[:20],
-            "count": queryset.count(),
+            "count": count,
             "action": request.POST.get("action", ""),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "select_across": request.POST.get("select_across", "0"),

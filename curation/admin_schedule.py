@@ -83,13 +83,15 @@ def _ask_moment(model_admin, request, queryset, name: str):
                 messages.SUCCESS if applied.changed else messages.WARNING,
             )
             return None
+    count = queryset.count()
     return bulk_form_page(
         model_admin,
         request,
         queryset,
         form["moment"],
         template="admin/curation/article/set_moment.html",
-        title=f"{action['label']}… ({_articles(queryset.count())})",
+        count=count,
+        title=f"{action['label']}… ({_articles(count)})",
         label=action["label"],
         help_text=Article._meta.get_field(action["field"]).help_text,
     )

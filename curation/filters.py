@@ -475,14 +475,11 @@ def filtered_facets(
     key = f"curation:facets:filtered:v1:{name}:" + hashlib.sha256(cache_key.encode()).hexdigest()
     found = cache.get(key)
     if found is None:
-        if samples is None or sample_key not in samples:
+        samples = {} if samples is None else samples
+        if sample_key not in samples:
             ids = list(articles.order_by().values_list("pk", flat=True)[: RESULT_COUNT_CAP + 1])
-            sampled = (ids[:RESULT_COUNT_CAP], len(ids) > RESULT_COUNT_CAP)
-            if samples is not None:
-                samples[sample_key] = sampled
-        else:
-            sampled = samples[sample_key]
-        ids, at_least = sampled
+            samples[sample_key] = (ids[:RESULT_COUNT_CAP], len(ids) > RESULT_COUNT_CAP)
+        ids, at_least = samples[sample_key]
         found = (_count_among(name, ids), at_least)
         cache.set(key, found, FACET_CACHE_SECONDS)
     return found
