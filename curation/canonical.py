@@ -58,6 +58,8 @@ their URL alone (``mobile.reuters.com/article/amp/<id>`` against the slugged web
 
 from __future__ import annotations
 
+import array
+import hashlib
 import ipaddress
 import re
 import string
@@ -449,3 +451,15 @@ def related_urls(items: Iterable[Any]) -> frozenset[str]:
         if link and (url := canonical_url(link)):
             found.add(url)
     return frozenset(found)
+
+
+def stable_hash(text: str) -> int:
+    """A 64-bit hash of ``text`` that every process agrees on (Python's own ``hash`` is salted
+    per process): story keys and story matching compare canonical URLs and words by it."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def fingerprints(urls: Iterable[str]) -> array.array:
+    """``stable_hash`` of each URL, in order, packed: what story matching holds of an article's
+    URLs, a tenth of the memory of the strings when a large import holds 100,000 articles."""
+    return array.array("Q", sorted({stable_hash(url) for url in urls}))

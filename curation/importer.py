@@ -9,6 +9,12 @@ did not change keeps the editor's value; a field only the file changed takes the
 both changed differently is a conflict that keeps the editor's value unless ``prefer_file``.
 The enabled rules (curation/rules.py) rule every new or changed file first: a value a rule sets
 counts as the file's, in the merge and in the base it keeps for the next one.
+
+Stories: a batch's articles are placed in their stories in the batch's own transaction, except
+in a large import (``PLACE_AFTER_FILES`` files or more), which marks them unplaced as it writes
+them and places them all in one pass at the end (``stories.place_unplaced``): that pass matches
+them with each other in memory, where a lookup per article would cost the import more than its
+parsing does (BENCHMARKS.md). The marks make a killed run's articles the next pass's.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ SLICE_SIZE = 256
 CHUNK_SIZE = 16
 # Files before the end of a window at which the next window is queued for parsing.
 LOOKAHEAD = 2 * BATCH_SIZE
+# From this many files, an import places its articles in stories once every file is written.
+PLACE_AFTER_FILES = 2000
 # How much lower the parsing workers' CPU priority is than the writer's (workers.init_worker).
 WORKER_NICENESS = 10
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -294,7 +302,7 @@ def import_seeds(
     """
     files, problems = find_seed_files(paths)
     report = ImportReport(dry_run=dry_run, failed=problems, found=len(files))
-    importer = _Importer(report, prefer_file)
+    importer = _Importer(report, prefer_file, place_after=len(files) >= PLACE_AFTER_FILES)
     done = 0
     outer = transaction.atomic() if (dry_run or strict) else contextlib.nullcontext()
     with outer, _Loader(workers or os.cpu_count() or 1, max_bytes) as loader:
@@ -321,6 +329,8 @@ def import_seeds(
             done += len(batch)
             if progress:
                 progress(done, len(files))
+        if importer.held is not None:
+            stories.place_unplaced(importer.held)
         if dry_run or (strict and report.failed):
             report.rolled_back = True
             transaction.set_rollback(True)
@@ -363,9 +373,11 @@ def _load_bytes(name: str, data: bytes, known_digest: str, max_bytes: int) -> Lo
 
 
 class _Importer:
-    def __init__(self, report: ImportReport, prefer_file: bool) -> None:
+    def __init__(self, report: ImportReport, prefer_file: bool, place_after: bool = False) -> None:
         self.report = report
         self.prefer_file = prefer_file
+        # What a large import holds of the articles it wrote, to place them at the end.
+        self.held: list[stories.Entry] | None = [] if place_after else None
         self.providers: dict[tuple[str, str], int] = {}
         self.topics: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # key -> path, to catch two files with one key
@@ -435,7 +447,9 @@ class _Importer:
         with transaction.atomic():
             self._resolve_lookups([loaded.document for loaded in ready])
         with transaction.atomic():
-            self._write_many(ready)
+            written = self._write_many(ready)
+        if self.held is not None:
+            self.held += written  # only once committed: a rolled-back batch placed nothing
         for loaded in ready:
             self.report.warnings.extend(loaded.warnings)
 
@@ -449,7 +463,8 @@ class _Importer:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write_many(self, batch: list[LoadedSeed]) -> None:
+    def _write_many(self, batch: list[LoadedSeed]) -> list[stories.Entry]:
+        """Write the batch; what a large import holds of its articles until it places them."""
         now = timezone.now()
         existing = {
             article.key: article
@@ -534,16 +549,19 @@ class _Importer:
         if any(change.field == "published" for change in changes):
             PublicState.touch()  # an unpublish moves no published updated_at: see PublicState
         self._create_children(to_create + to_update)
-        # Stories last, in the batch's transaction: what each file joins lands with it.
-        # A new article's clues come from the parsing workers; an updated one's document is
-        # the merge of the file with the editors' changes, so its clues are worked out here.
+        # Stories last, in the batch's transaction: what each file joins (or its mark as
+        # unplaced) lands with it. A new article's clues come from the parsing workers; an
+        # updated one's document is the merge of the file with the editors' changes, so its
+        # clues are worked out here.
         clues = {loaded.key: loaded.clues for loaded in new}
-        stories.cluster_imported(
-            [
-                (article.id, self._provider_id(document.provider), document, clues.get(article.key))
-                for article, document in to_create + to_update
-            ]
-        )
+        written = [
+            (article.id, self._provider_id(document.provider), document, clues.get(article.key))
+            for article, document in to_create + to_update
+        ]
+        if self.held is not None:
+            return stories.hold_imported(written)
+        stories.cluster_imported(written)
+        return []
 
     def _insert_articles(
         self, batch: list[LoadedSeed], now: datetime.datetime

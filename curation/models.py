@@ -1364,12 +1364,15 @@ class PublicState(models.Model):
     ``changed_at`` with the latest ``updated_at`` of the articles (curation/filters.py), so they
     move forward whatever publishes, unpublishes, edits or deletes a public story. Publishing and
     editing move ``updated_at`` itself; what takes a story away calls ``PublicState.touch()``:
-    ``apply_editorial_changes`` and the importer when ``published`` changes, and the
-    ``post_delete`` signal below for deletions (the admin's and ``QuerySet.delete()``'s alike).
+    ``apply_editorial_changes`` and the importer when ``published`` changes, the
+    ``post_delete`` signal below for deletions (the admin's and ``QuerySet.delete()``'s alike),
+    and what regroups stories without writing an article (editors' splits, merges and leads,
+    ``stories --rebuild``, a large import's placing pass).
     """
 
     changed_at = models.DateTimeField(
-        help_text="When a story last left the public site (unpublished or deleted)."
+        help_text="When a story last left or changed on the public site without an article's "
+        "updated_at showing it (unpublished, deleted, regrouped)."
     )
 
     class Meta:
@@ -1496,3 +1499,17 @@ class StoryKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id}: {self.key}"
+
+
+class UnplacedArticle(models.Model):
+    """An article a large import wrote whose story is not worked out yet: such an import places
+    its articles in one pass once they are all written (``stories.place_unplaced``), and this row,
+    written in each file's own transaction, is how a run that was killed before that pass gets
+    its articles placed by the next one."""
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.article_id)

@@ -21,30 +21,34 @@ each records ``ArticleChange`` rows (``via`` story) on the articles it moves.
 
 from __future__ import annotations
 
+import array
+import contextlib
 import datetime
-import hashlib
 import json
+import sys
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from itertools import chain
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.expressions import RawSQL
 
-from . import headlines
-from .canonical import own_urls, related_urls
+from . import headlines, story_keys
+from .canonical import fingerprints, own_urls, related_urls
 from .models import (
     LINK_FIELDS,
     URL_FIELDS,
     Article,
     ArticleChange,
+    PublicState,
     Story,
     StoryDecision,
     StoryKey,
     StoryPin,
+    UnplacedArticle,
 )
 
 URL, RELATED, HEADLINE, EDITOR = "url", "related", "headline", "editor"
@@ -54,12 +58,14 @@ REASON_LABELS = dict(Article._meta.get_field("story_reason").choices)
 # What clustering reads of an article: a change to any of them places it again.
 CLUSTERED_FIELDS = frozenset({"title", "provider", "published_at", *URL_FIELDS})
 WINDOW = datetime.timedelta(hours=headlines.WINDOW_HOURS)
-# Headline keys are per span of UTC days as long as the window, so the window around any moment
-# lies in its own span and the two next to it: three lookups per word.
-_SPAN_DAYS = -(-headlines.WINDOW_HOURS // 24)
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 # Rows per IN (...) list, far below every database's parameter limit.
 CHUNK = 900
+# Articles whose keys are looked up in one statement: a chunk's lookups and holders stay a few
+# megabytes however large the import.
+LOOKUP_CHUNK = 2000
+# From this many articles, keys going into an empty table load without its indexes (built once
+# afterwards): a newsroom's first import.
+REINDEX_ENTRIES = 1000
 # "Also reported by" lists at most this many of a story's other published copies.
 ALSO_REPORTED_LIMIT = 10
 # ... read from its first ALSO_REPORTED_SCAN copies by rank (published or not), so a story of a
@@ -67,82 +73,54 @@ ALSO_REPORTED_LIMIT = 10
 ALSO_REPORTED_SCAN = 50
 
 
-_MASK = (1 << 64) - 1
-_SIGN = 1 << 63
-# Salts of the kinds of key, so a URL's key never equals a related link's or a word's.
-_OWN, _NAMED, _WORD = 1, 2, 3
-
-
-def _hash(text: str) -> int:
-    """A stable 64-bit hash of ``text`` (Python's own ``hash`` changes with every process)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def _key(base: int, salt: int) -> int:
-    """``base`` mixed with a salt (a kind, or a day) into a signed 64-bit column value: hashing
-    each word once and mixing in each day is arithmetic, not seven more hashes."""
-    mixed = ((base ^ (salt * 0x9E3779B97F4A7C15)) * 0xBF58476D1CE4E5B9) & _MASK
-    mixed ^= mixed >> 31
-    return mixed - (1 << 64) if mixed & _SIGN else mixed
-
-
-def _span(moment: datetime.datetime) -> int:
-    return (moment - _EPOCH).days // _SPAN_DAYS
-
-
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """What clustering needs to know about one article."""
+    """What clustering needs to know about one article. URLs are held as their fingerprints
+    (``canonical.fingerprints``): a large import holds one entry per article it wrote."""
 
     id: int
     provider_id: int | None
     published_at: datetime.datetime | None
-    headline: headlines.Headline
-    urls: frozenset[str]  # canonical forms of its own URL fields
-    related: frozenset[str]  # canonical forms of its related items' links
+    words: tuple[str, ...]  # its headline's (``headlines.Headline``), interned
+    specifics: tuple[str, ...]
+    title_case: bool
+    urls: array.array  # its own URL fields' canonical forms
+    related: array.array  # its related items' links' canonical forms
+    keys: array.array  # what it is stored under (``story_keys.own_keys``)
 
-    @cached_property
-    def _word_bases(self) -> list[int]:
-        if self.published_at is None or not self.headline.comparable:
-            return []
-        return [_key(_hash(word), _WORD) for word in self.headline.words]
+    @property
+    def headline(self) -> headlines.Headline:
+        # Built when compared: held as tuples, a headline is a fifth of its frozensets' size.
+        return headlines.Headline(frozenset(self.words), frozenset(self.specifics), self.title_case)
 
-    @cached_property
-    def _url_bases(self) -> dict[str, int]:
-        return {url: _hash(url) for url in self.urls | self.related}
-
-    def own_keys(self) -> list[int]:
-        bases = self._url_bases
-        keys = [_key(bases[url], _OWN) for url in self.urls]
-        keys += [_key(bases[url], _NAMED) for url in self.related]
-        if self._word_bases:
-            span = _span(self.published_at)
-            keys += [_key(base, span) for base in self._word_bases]
-        return keys
+    @property
+    def comparable(self) -> bool:
+        return len(self.words) >= headlines.MIN_WORDS
 
     def link_lookups(self) -> dict[int, str]:
         """The URL keys whose holders are copies or coverage of this article: key -> why."""
-        bases = self._url_bases
+        mix = story_keys.mix
         found = {}
         for url in self.urls:
-            found[_key(bases[url], _OWN)] = URL
-            found[_key(bases[url], _NAMED)] = RELATED
-        for url in self.related - self.urls:
-            found[_key(bases[url], _OWN)] = RELATED
+            found[mix(url, story_keys.OWN)] = URL
+            found[mix(url, story_keys.NAMED)] = RELATED
+        for url in set(self.related).difference(self.urls):
+            found[mix(url, story_keys.OWN)] = RELATED
         return found
 
     def word_lookups(self) -> list[int]:
         """The keys of its headline's words on each span of its window: a holder of several
         of them may be the same story."""
-        if not self._word_bases:
+        if not (bases := story_keys.word_bases(self.words, self.published_at)):
             return []
-        span = _span(self.published_at)
-        return [_key(base, span + offset) for base in self._word_bases for offset in (-1, 0, 1)]
+        span = story_keys.span(self.published_at)
+        mix = story_keys.mix
+        return [mix(base, span + offset) for base in bases for offset in (-1, 0, 1)]
 
-    @cached_property
+    @property
     def least_shared(self) -> int:
         """The fewest words any headline it matches shares with it."""
-        return headlines.min_shared_for(len(self.headline.words))
+        return headlines.min_shared_for(len(self.words))
 
 
 def entry_for(
@@ -160,78 +138,166 @@ def entry_for(
             related = document.related_items.all()
         clues = (
             headlines.headline(document.title, provider_name),
-            own_urls(document),
-            related_urls(related),
+            fingerprints(own_urls(document)),
+            fingerprints(related_urls(related)),
         )
-    headline, urls, related_found = clues
+    return _entry(article_id, provider_id, document.published_at, *clues)
+
+
+def _entry(
+    article_id: int,
+    provider_id: int | None,
+    published_at: datetime.datetime | None,
+    headline: headlines.Headline,
+    urls: array.array,
+    related: array.array,
+    keys: array.array | None = None,
+) -> Entry:
+    if keys is None:
+        keys = story_keys.own_keys(urls, related, headline.words, published_at)
+    # Words interned: a large import holds 100,000 headlines, whose words arrive from the
+    # parsing workers as separate copies of a few thousand strings.
     return Entry(
         id=article_id,
         provider_id=provider_id,
-        published_at=document.published_at,
-        headline=headline,
+        published_at=published_at,
+        words=tuple(map(sys.intern, headline.words)),
+        specifics=tuple(map(sys.intern, headline.specifics)),
+        title_case=headline.title_case,
         urls=urls,
-        related=related_found,
+        related=related,
+        keys=keys,
     )
 
 
 # -- incremental clustering ----------------------------------------------------------------
 
 
-def cluster_imported(written: Sequence[tuple[int, int | None, Any, tuple | None]]) -> None:
+Written = Sequence[tuple[int, int | None, Any, tuple | None]]
+
+
+def _entries(written: Written) -> list[Entry]:
+    return [
+        entry_for(
+            article_id,
+            provider_id,
+            document.provider.name if document.provider else "",
+            document,
+            clues,
+        )
+        for article_id, provider_id, document, clues in written
+    ]
+
+
+def cluster_imported(written: Written) -> None:
     """Cluster articles an import batch just wrote: (id, provider id, seed document, clues or
     ``None``) each.
 
     Runs inside the batch's transaction, so a file's story lands with it or not at all.
     """
-    cluster(
-        [
-            entry_for(
-                article_id,
-                provider_id,
-                document.provider.name if document.provider else "",
-                document,
-                clues,
-            )
-            for article_id, provider_id, document, clues in written
-        ]
+    cluster(_entries(written))
+
+
+def hold_imported(written: Written) -> list[Entry]:
+    """For a large import, which places its articles all at once when every file is written
+    (``place_unplaced``): mark the batch's articles unplaced, in the batch's transaction, and
+    return what the import holds of them until then."""
+    entries = _entries(written)
+    UnplacedArticle.objects.bulk_create(
+        [UnplacedArticle(article_id=entry.id) for entry in entries], ignore_conflicts=True
     )
+    return entries
+
+
+def place_unplaced(held: Iterable[Entry] = ()) -> int:
+    """Place every article marked unplaced, in one pass (``cluster``): the ``held`` entries of
+    the import that wrote them, and any others (a run killed before its pass, or an article
+    an editor changed meanwhile) as they now read in the database. Returns how many."""
+    with transaction.atomic():
+        # Locked: an article deleted meanwhile must not leave keys that name it.
+        marked = set(
+            UnplacedArticle.objects.select_for_update().values_list("article_id", flat=True)
+        )
+        if not marked:
+            return 0
+        entries = {entry.id: entry for entry in held if entry.id in marked}
+        entries.update((entry.id, entry) for entry in _stored_entries(marked - set(entries)))
+        cluster(list(entries.values()))
+        UnplacedArticle.objects.filter(article_id__in=_among(marked)).delete()
+        PublicState.touch()  # cards change, and no article's updated_at says so
+    return len(marked)
+
+
+def _stored_entries(ids: Iterable[int]) -> list[Entry]:
+    found: list[Entry] = []
+    for chunk in _chunks(list(ids)):
+        articles = (
+            Article.objects.filter(id__in=chunk)
+            .select_related("provider")
+            .prefetch_related("related_items")
+        )
+        found += [
+            entry_for(article.id, article.provider_id, str(article.provider or ""), article)
+            for article in articles
+        ]
+    return found
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def _among(ids: Iterable[int]) -> Any:
+    """``ids`` for an ``__in`` lookup as one bound parameter (a JSON array on SQLite, an array
+    on PostgreSQL): a large import's hundred thousand ids cost one statement, not a hundred
+    statements of 900 placeholders that the ORM builds one by one."""
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    if connection.vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+    return ids
 
 
 def cluster_articles(ids: Iterable[int]) -> None:
     """Cluster articles as they now read in the database (after an admin edit)."""
-    articles = (
-        Article.objects.filter(id__in=list(ids))
-        .select_related("provider")
-        .prefetch_related("related_items")
-    )
-    cluster(
-        [
-            entry_for(article.id, article.provider_id, str(article.provider or ""), article)
-            for article in articles
-        ]
-    )
+    cluster(_stored_entries(ids))
 
 
 def cluster(entries: list[Entry]) -> None:
-    """Index these articles' keys, find what they match, and join them to their stories.
+    """Find what these articles match, join them to their stories, and index their keys.
 
+    Their matches among the articles already indexed come from index lookups, a chunk of
+    articles at a time; their matches among themselves, from the in-memory matching that
+    ``rebuild`` uses, which costs a large import a fraction of what a lookup per article would.
     An article that was in a story by clustering alone is taken out and placed again: its title
     or URLs may have changed. Articles an editor placed (``StoryPin``) stay where they are.
     """
     if not entries:
         return
     with transaction.atomic():
-        ids = [entry.id for entry in entries]
-        _delete_keys(ids)
-        # In key order: each index page is visited once per batch, not once per key.
-        _insert_keys(sorted((key, entry.id) for entry in entries for key in entry.own_keys()))
-        edges = _find_edges(entries)
+        StoryKey.objects.filter(article_id__in=_among(entry.id for entry in entries)).delete()
+        indexed = StoryKey.objects.exists()
+        edges: list[tuple[int, int, str]] = []
+        if indexed:
+            for chunk in _chunks(entries, LOOKUP_CHUNK):
+                edges += _find_edges(chunk)
+        _match_among(entries, lambda first, second, why: edges.append((first, second, why)))
+        _store_keys(entries, into_empty=not indexed)
         _place(entries, edges)
 
 
-def _delete_keys(ids: list[int]) -> None:
-    for start in range(0, len(ids), CHUNK):
-        StoryKey.objects.filter(article_id__in=ids[start : start + CHUNK]).delete()
+def _store_keys(entries: list[Entry], *, into_empty: bool) -> None:
+    """Write the entries' keys. Many keys into an empty table load without its indexes, which
+    are built once afterwards; otherwise a chunk at a time in key order, so each index page is
+    visited once per chunk, not once per key."""
+    if into_empty and len(entries) >= REINDEX_ENTRIES:
+        with _indexes_built_after():
+            for chunk in _chunks(entries, 5000):
+                _insert_keys([(key, entry.id) for entry in chunk for key in entry.keys])
+        return
+    for chunk in _chunks(entries, 5000):
+        _insert_keys(sorted((key, entry.id) for entry in chunk for key in entry.keys))
 
 
 def _insert_keys(rows: list[tuple[int, int]]) -> None:
@@ -272,10 +338,11 @@ def _find_edges(entries: list[Entry]) -> list[tuple[int, int, str]]:
         (entry_id, other) for key, other in rows for entry_id in words.get(key, nothing)
     )
     by_id = {entry.id: entry for entry in entries}
+    least = {entry.id: entry.least_shared for entry in entries}
     candidates = [
         (entry_id, other)
         for (entry_id, other), count in shared.items()
-        if count >= by_id[entry_id].least_shared and entry_id != other
+        if count >= least[entry_id] and entry_id != other
     ]
     if candidates:
         details = {
@@ -374,31 +441,33 @@ class _Groups:
 
 
 def _place(entries: list[Entry], edges: list[tuple[int, int, str]]) -> None:
-    """Join the entries to the stories their matches belong to (see ``cluster``)."""
+    """Join the entries to the stories their matches belong to (see ``cluster``). The plan is
+    made in memory and written in a handful of statements, however many entries there are."""
     entry_ids = {entry.id for entry in entries}
-    involved = entry_ids | {other for _, other, _ in edges}
     state = {
         row[0]: row
-        for row in Article.objects.filter(id__in=list(involved)).values_list(
-            "id", "story_id", "story_pin__decision_id", "story_reason"
-        )
+        for row in Article.objects.filter(
+            id__in=_among(entry_ids | {other for _, other, _ in edges})
+        ).values_list("id", "story_id", "story_pin__decision_id", "story_reason")
     }
     touched: set[int] = set()
     # Entries placed by clustering leave their story, to be placed again by their matches.
     loose = [
         article_id
-        for article_id in entry_ids
+        for article_id in sorted(entry_ids)
         if article_id in state and state[article_id][1] and state[article_id][2] is None
     ]
     if loose:
         touched.update(state[article_id][1] for article_id in loose)
-        Article.objects.filter(id__in=loose).update(story=None, story_rank=None, story_reason="")
+        Article.objects.filter(id__in=_among(loose)).update(
+            story=None, story_rank=None, story_reason=""
+        )
         for article_id in loose:
             state[article_id] = (article_id, None, None, "")
     story_decisions = dict(
-        Story.objects.filter(id__in={row[1] for row in state.values() if row[1]}).values_list(
-            "id", "decision_id"
-        )
+        Story.objects.filter(
+            id__in=_among({row[1] for row in state.values() if row[1]})
+        ).values_list("id", "decision_id")
     )
     groups = _Groups()
 
@@ -421,6 +490,11 @@ def _place(entries: list[Entry], edges: list[tuple[int, int, str]]) -> None:
     members: dict[Any, list[Any]] = defaultdict(list)
     for item in list(groups.parent):
         members[groups.find(item)].append(item)
+    kept: dict[Any, int] = {}  # a group of two or more -> the story it keeps
+    founding: list[Any] = []  # groups with no story yet
+    retired: list[tuple[int, int]] = []  # (story merged away, the story it went into)
+    redecided: list[tuple[int, int]] = []
+    joining: list[tuple[Any, int]] = []  # (group, article standing alone until now)
     for root, nodes in members.items():
         if len(nodes) < 2:
             continue
@@ -430,53 +504,77 @@ def _place(entries: list[Entry], edges: list[tuple[int, int, str]]) -> None:
             (s for s in stories if story_decisions.get(s) == decision and decision), None
         ) or (stories[0] if stories else None)
         if keep is None:
-            keep = Story.objects.create(decision_id=decision).id
-        elif decision and story_decisions.get(keep) != decision:
-            Story.objects.filter(id=keep).update(decision_id=decision)
-        others = [s for s in stories if s != keep]
-        if others:
-            Article.objects.filter(story_id__in=others).update(story_id=keep)
-            Story.objects.filter(id__in=others).delete()
-        articles = [article_id for kind, article_id in nodes if kind == "article"]
-        if articles:
-            Article.objects.filter(id__in=articles).update(story_id=keep)
-        touched.add(keep)
-        touched.difference_update(others)
-        for article_id, reason in reasons.items():
-            if groups.find(node(article_id)) == root:
-                _, _, decision_of, old = state[article_id]
-                if decision_of is None and STRENGTH[reason] > STRENGTH.get(old, 0):
-                    Article.objects.filter(id=article_id).update(story_reason=reason)
+            founding.append(root)
+        else:
+            kept[root] = keep
+            if decision and story_decisions.get(keep) != decision:
+                redecided.append((keep, decision))
+            retired += [(story_id, keep) for story_id in stories if story_id != keep]
+        joining += [(root, article_id) for kind, article_id in nodes if kind == "article"]
+    created = Story.objects.bulk_create(Story(decision_id=groups.decision[r]) for r in founding)
+    kept.update(zip(founding, (story.id for story in created), strict=True))
+    for keep, decision in redecided:
+        Story.objects.filter(id=keep).update(decision_id=decision)
+    table = connection.ops.quote_name(Article._meta.db_table)
+    _execute_many(
+        f"UPDATE {table} SET story_id = %s WHERE story_id = %s",
+        [(keep, story_id) for story_id, keep in retired],
+    )
+    if retired:
+        Story.objects.filter(id__in=_among(story_id for story_id, _ in retired)).delete()
+    _execute_many(
+        f"UPDATE {table} SET story_id = %s WHERE id = %s",
+        [(kept[root], article_id) for root, article_id in joining],
+    )
+    _execute_many(
+        f"UPDATE {table} SET story_reason = %s WHERE id = %s",
+        [
+            (reason, article_id)
+            for article_id, reason in reasons.items()
+            if groups.find(node(article_id)) in kept
+            and state[article_id][2] is None
+            and STRENGTH[reason] > STRENGTH.get(state[article_id][3], 0)
+        ],
+    )
+    touched.update(kept.values())
     # An entry that stayed in its (pinned) story may have new quality or heat: rank again.
     touched.update(
         row[1] for article_id, row in state.items() if article_id in entry_ids and row[1]
     )
+    touched.difference_update(story_id for story_id, _ in retired)
     refresh(touched)
+
+
+def _execute_many(sql: str, rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, 10000):
+            cursor.executemany(sql, chunk)
 
 
 def refresh(story_ids: Iterable[int]) -> None:
     """Lead, ranks and size of these stories from their members; a story left with fewer than
     two members is dissolved."""
-    story_ids = [story_id for story_id in set(story_ids) if story_id]
+    story_ids = {story_id for story_id in story_ids if story_id}
     if not story_ids:
         return
+    among = _among(story_ids)
     members: dict[int, list[tuple]] = defaultdict(list)
-    for row in Article.objects.filter(story_id__in=story_ids).values_list(
+    for row in Article.objects.filter(story_id__in=among).values_list(
         "story_id", "id", "quality", "heat", "published_at", "story_rank"
     ):
         members[row[0]].append(row[1:])
     leads = dict(
-        Story.objects.filter(id__in=story_ids, decision__lead__isnull=False).values_list(
+        Story.objects.filter(id__in=among, decision__lead__isnull=False).values_list(
             "id", "decision__lead_id"
         )
     )
-    stories = {story.id: story for story in Story.objects.filter(id__in=story_ids)}
+    stories = {story.id: story for story in Story.objects.filter(id__in=among)}
     lonely = [story_id for story_id in stories if len(members.get(story_id, ())) < 2]
     if lonely:
-        Article.objects.filter(story_id__in=lonely).update(
+        Article.objects.filter(story_id__in=_among(lonely)).update(
             story=None, story_rank=None, story_reason=""
         )
-        Story.objects.filter(id__in=lonely).delete()
+        Story.objects.filter(id__in=_among(lonely)).delete()
     changed_ranks: list[Article] = []
     changed_stories: list[Story] = []
     for story_id, story in stories.items():
@@ -592,6 +690,7 @@ def split(article: Article, *, user: Any) -> None:
         Article.objects.filter(id__in=rest).update(story_reason=EDITOR)
         refresh([story_id])
         _record([article.id, *rest], before, _story_labels_after([article.id, *rest]), user)
+        PublicState.touch()  # cards change, and no article's updated_at says so
 
 
 def _story_labels_after(article_ids: list[int]) -> Callable[[int], str | None]:
@@ -618,6 +717,7 @@ def merge(story_ids: Sequence[int], *, user: Any, lead: Article | None = None) -
         Story.objects.filter(id=keep.id).update(decision=decision)
         refresh([keep.id])
         _record(articles, before, _story_labels_after(articles), user)
+        PublicState.touch()
         keep.refresh_from_db()
         return keep
 
@@ -638,6 +738,7 @@ def choose_lead(article: Article, *, user: Any) -> None:
         _pin(members, decision)
         Story.objects.filter(id=story_id).update(decision=decision)
         refresh([story_id])
+        PublicState.touch()
         if before_lead != article.key:
             ArticleChange.objects.create(
                 article_id=article.id,
@@ -691,13 +792,13 @@ def rebuild(progress: Callable[[str, int, int], None] | None = None) -> RebuildR
         rows, 1
     ):
         entries.append(
-            Entry(
-                id=article_id,
-                provider_id=provider_id,
-                published_at=published_at,
-                headline=headlines.headline(title, provider_name or ""),
-                urls=own_urls(_Urls(*urls)),
-                related=related_urls(related.pop(article_id, ())),
+            _entry(
+                article_id,
+                provider_id,
+                published_at,
+                headlines.headline(title, provider_name or ""),
+                fingerprints(own_urls(_Urls(*urls))),
+                fingerprints(related_urls(related.pop(article_id, ()))),
             )
         )
         if number % 20000 == 0:
@@ -708,6 +809,8 @@ def rebuild(progress: Callable[[str, int, int], None] | None = None) -> RebuildR
         _write_all_keys(entries, say)
         groups, reasons = _group_all(entries, say)
         _write_stories(entries, groups, reasons, report, say)
+        UnplacedArticle.objects.all().delete()
+        PublicState.touch()
     return report
 
 
@@ -724,9 +827,21 @@ class _Urls:
 
 
 def _write_all_keys(entries: list[Entry], say: Callable[[str, int, int], None]) -> None:
-    """Every article's keys, written afresh. The table's indexes are dropped for the load and
-    built again after it (in the same transaction): building an index once from sorted keys is
-    several times quicker than growing it row by row."""
+    """Every article's keys, written afresh."""
+    StoryKey.objects.all().delete()
+    with _indexes_built_after():
+        for number, chunk in enumerate(_chunks(entries, 5000), 1):
+            _insert_keys([(key, entry.id) for entry in chunk for key in entry.keys])
+            if number % 10 == 0:
+                say("indexing", number * 5000, len(entries))
+    say("indexing", len(entries), len(entries))
+
+
+@contextlib.contextmanager
+def _indexes_built_after() -> Iterator[None]:
+    """Drop the key table's indexes for a bulk load and build them again after it, in the
+    caller's transaction: building an index once from every key is several times quicker than
+    growing it row by row."""
     quote = connection.ops.quote_name
     table = quote(StoryKey._meta.db_table)
     indexes = [
@@ -737,17 +852,9 @@ def _write_all_keys(entries: list[Entry], say: Callable[[str, int, int], None]) 
         for index in StoryKey._meta.indexes
     ]
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")
-    batch: list[tuple[int, int]] = []
-    for number, entry in enumerate(entries, 1):
-        batch.extend((key, entry.id) for key in entry.own_keys())
-        if len(batch) >= 50000:
-            _insert_keys(batch)
-            batch = []
-            say("indexing", number, len(entries))
-    _insert_keys(batch)
+    yield
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The rows' deferred foreign-key checks must run before the table's index is built.
@@ -756,7 +863,6 @@ def _write_all_keys(entries: list[Entry], say: Callable[[str, int, int], None]) 
             cursor.execute(f"CREATE INDEX {name} ON {table} ({columns})")
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    say("indexing", len(entries), len(entries))
 
 
 def _group_all(
@@ -779,7 +885,19 @@ def _group_all(
                 if STRENGTH[reason] > STRENGTH.get(reasons.get(article_id, ""), 0):
                     reasons[article_id] = reason
 
-    owner: dict[str, int] = {}
+    say("matching", 0, len(entries))
+    _match_among(entries, join, say)
+    return groups, reasons
+
+
+def _match_among(
+    entries: list[Entry],
+    join: Callable[[int, int, str], None],
+    say: Callable[[str, int, int], None] = lambda phase, done, total: None,
+) -> None:
+    """``join`` every two of these articles that match: through a dictionary of their
+    canonical URLs, then a sliding window over their headlines (``_join_headlines``)."""
+    owner: dict[int, int] = {}
     for entry in entries:
         for url in entry.urls:
             other = owner.setdefault(url, entry.id)
@@ -790,9 +908,7 @@ def _group_all(
             other = owner.get(url)
             if other is not None and other != entry.id:
                 join(entry.id, other, RELATED)
-    say("matching", 0, len(entries))
     _join_headlines(entries, join, say)
-    return groups, reasons
 
 
 def _join_headlines(
@@ -806,7 +922,7 @@ def _join_headlines(
     (``headlines.min_shared_for``) are compared in full. Counting runs in C, where testing each
     candidate's words one by one cost a thousand set intersections per article at a million."""
     dated = sorted(
-        (e for e in entries if e.published_at is not None and e.headline.comparable),
+        (e for e in entries if e.published_at is not None and e.comparable),
         key=lambda e: e.published_at,
     )
     postings: dict[str, deque[int]] = defaultdict(deque)
@@ -814,18 +930,22 @@ def _join_headlines(
     start = 0
     for number, entry in enumerate(dated):
         while entry.published_at - dated[start].published_at > WINDOW:
-            for word in dated[start].headline.words:
+            for word in dated[start].words:
                 postings[word].popleft()
             start += 1
-        words = entry.headline.words
+        words = entry.words
+        least = entry.least_shared
+        headline = None
         shared = Counter(chain.from_iterable(postings.get(word, nothing) for word in words))
         for position, count in shared.items():
-            if count < entry.least_shared:
+            if count < least:
                 continue
             other = dated[position]
             if entry.provider_id is None or other.provider_id in (None, entry.provider_id):
                 continue
-            if headlines.same_story(entry.headline, other.headline):
+            if headline is None:
+                headline = entry.headline
+            if headlines.same_story(headline, other.headline):
                 join(other.id, entry.id, HEADLINE)
         for word in words:
             postings[word].append(number)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import array
 import ctypes
 import os
 import signal
@@ -10,7 +11,7 @@ import sys
 import threading
 import time
 
-from . import canonical, headlines, seedfile
+from . import canonical, headlines, seedfile, story_keys
 
 # Linux's prctl(2) option asking the kernel to signal us when our parent exits.
 PR_SET_PDEATHSIG = 1
@@ -64,13 +65,14 @@ def load_many(paths: list[str], digests: list[str], max_bytes: int) -> list[seed
 
 def story_clues(
     document: seedfile.SeedDocument,
-) -> tuple[headlines.Headline, frozenset[str], frozenset[str]]:
+) -> tuple[headlines.Headline, array.array, array.array, array.array]:
     """What story clustering reads of a new article (``stories.entry_for``), worked out here so
-    the import's writer, which every file waits for, need not: the headline's words and the
-    canonical URLs of the article and of its related coverage."""
+    the import's writer, which every file waits for, need not: the headline's words, the
+    fingerprints of the canonical URLs of the article and of its related coverage, and the keys
+    it is stored under."""
     provider = document.provider.name if document.provider else ""
-    return (
-        headlines.headline(document.title, provider),
-        canonical.own_urls(document),
-        canonical.related_urls(document.related),
-    )
+    headline = headlines.headline(document.title, provider)
+    urls = canonical.fingerprints(canonical.own_urls(document))
+    related = canonical.fingerprints(canonical.related_urls(document.related))
+    keys = story_keys.own_keys(urls, related, headline.words, document.published_at)
+    return headline, urls, related, keys

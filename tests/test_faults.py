@@ -167,6 +167,52 @@ def test_import_killed_mid_run_leaves_no_half_article_and_the_next_run_completes
     assert assert_every_article_is_whole(database) == FILES
 
 
+def stories_in(database: Path) -> set[frozenset[str]]:
+    with sqlite3.connect(database, timeout=30) as connection:
+        rows = connection.execute(
+            "SELECT story_id, key FROM curation_article WHERE story_id IS NOT NULL"
+        ).fetchall()
+    found: dict[int, set[str]] = {}
+    for story_id, key in rows:
+        found.setdefault(story_id, set()).add(key)
+    return {frozenset(keys) for keys in found.values()}
+
+
+def unplaced_count(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as connection:
+        return connection.execute("SELECT COUNT(*) FROM curation_unplacedarticle").fetchone()[0]
+
+
+def test_a_large_import_killed_before_placing_its_stories_leaves_them_to_the_next_run(
+    database, empty_database, tmp_path
+):
+    """A large import places its articles in stories after its last file: killed before
+    that, its articles are marked, and the next run places them as one clean run would."""
+    from benchmarks.stories import labelled_corpus
+    from curation.importer import PLACE_AFTER_FILES
+
+    corpus = tmp_path / "stories"
+    labelled_corpus(corpus, events=400, seed=7)
+    files = len(list(corpus.iterdir()))
+    assert files >= PLACE_AFTER_FILES
+    process = start(database, "import_seeds", str(corpus), "--workers=1", "--verbosity=0")
+    try:
+        poll(lambda: article_count(database) > files // 3, process)
+    finally:
+        kill(process)
+    landed = assert_every_article_is_whole(database)
+    assert 0 < landed < files, "the import was not caught mid-run"
+    assert unplaced_count(database) == landed and not stories_in(database)
+
+    manage(database, "import_seeds", str(corpus), "--verbosity=0")
+    clean = tmp_path / "clean.sqlite3"
+    shutil.copy(empty_database, clean)
+    manage(clean, "import_seeds", str(corpus), "--verbosity=0")
+    assert unplaced_count(database) == 0
+    assert len(stories_in(clean)) > 300
+    assert stories_in(database) == stories_in(clean)
+
+
 @pytest.fixture(scope="module")
 def exported(corpus, empty_database, tmp_path_factory) -> tuple[Path, Path]:
     """A database holding the corpus, and a full export of it to compare with."""

@@ -7,13 +7,15 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from curation import stories
 from curation.editorial import apply_editorial_changes
 from curation.importer import import_seeds
-from curation.models import Article, ArticleChange, Story, StoryKey
+from curation.models import Article, ArticleChange, Story, StoryKey, UnplacedArticle
 from tests.conftest import SAMPLE_SEEDS
 
 pytestmark = pytest.mark.django_db
@@ -179,12 +181,16 @@ def test_related_links_join_in_either_order_of_arrival(tmp_path):
 # -- the lead -----------------------------------------------------------------------------
 
 
-def _three(tmp_path):
-    imported(
+def _three_files(tmp_path) -> list[Path]:
+    return [
         seed(tmp_path, "a", CAMERAS, "courier", quality=40, heat=90),
         seed(tmp_path, "b", CAMERAS, "gazette", quality=80, heat=5),
         seed(tmp_path, "c", CAMERAS, "post", quality=80, heat=20),
-    )
+    ]
+
+
+def _three(tmp_path):
+    imported(*_three_files(tmp_path))
     return Story.objects.get()
 
 
@@ -510,3 +516,152 @@ def test_the_clues_parsing_workers_send_are_the_writers_own():
         sent = stories.entry_for(1, None, provider, document, workers.story_clues(document))
         own = stories.entry_for(1, None, provider, document)
         assert sent == own, path
+
+
+# -- a large import places its articles in one pass ------------------------------------------
+
+
+def _stories_as_keys() -> set[frozenset[tuple[str, str]]]:
+    """Every story as its members' (key, reason) pairs: what two databases can compare."""
+    found: dict[int, set[tuple[str, str]]] = {}
+    for story_id, key, reason in Article.objects.filter(story__isnull=False).values_list(
+        "story_id", "key", "story_reason"
+    ):
+        found.setdefault(story_id, set()).add((key, reason))
+    return {frozenset(members) for members in found.values()}
+
+
+def _forget_everything() -> None:
+    from curation.models import Tombstone
+
+    Article.objects.all().delete()
+    Story.objects.all().delete()
+    Tombstone.objects.all().delete()  # deleted stays deleted: the same files come back
+
+
+def test_a_large_import_finds_the_stories_a_batch_by_batch_import_finds(tmp_path, monkeypatch):
+    from benchmarks.stories import labelled_corpus
+    from curation import importer
+
+    labelled_corpus(tmp_path / "corpus", events=60, seed=5)
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 10**9)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 25)  # many batches, matches across them
+    assert import_seeds([str(tmp_path / "corpus")], workers=1).ok
+    batch_by_batch, keys = _stories_as_keys(), StoryKey.objects.count()
+    assert len(batch_by_batch) > 30
+    _forget_everything()
+    assert not StoryKey.objects.exists()
+
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+    monkeypatch.setattr(stories, "REINDEX_ENTRIES", 1)  # into the empty table: indexes after
+    held = []
+    hold = stories.hold_imported
+    monkeypatch.setattr(stories, "hold_imported", lambda written: held.append(1) or hold(written))
+    assert import_seeds([str(tmp_path / "corpus")], workers=1).ok
+    assert len(held) > 1, "the large import did not hold its batches for one pass"
+    assert _stories_as_keys() == batch_by_batch
+    assert StoryKey.objects.count() == keys
+    assert not UnplacedArticle.objects.exists()
+    with connection.cursor() as cursor:
+        built = connection.introspection.get_constraints(cursor, StoryKey._meta.db_table)
+    assert {"storykey_key_article", "storykey_article"} <= set(built)
+
+
+def test_a_large_import_into_a_newsroom_keeps_its_stories_and_decisions(
+    tmp_path, editor, monkeypatch
+):
+    from curation import importer
+
+    _three(tmp_path)
+    stories.split(Article.objects.get(key="a"), user=editor)
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+    imported(
+        seed(tmp_path, "a", CAMERAS + " as cameras go live", "courier", quality=41),
+        seed(tmp_path, "d", CAMERAS, "courier", "2024-05-21T15:00:00Z"),
+        seed(tmp_path, "e", "Cinema reopens after flood repairs", "gazette"),
+        seed(tmp_path, "f", "Cinema reopens after flood repairs", "post"),
+    )
+    assert story_of("a") is None
+    assert together("b", "c", "d") and together("e", "f")
+    assert story_of("d") != story_of("e")
+    assert not UnplacedArticle.objects.exists()
+
+
+def test_articles_a_killed_import_left_unplaced_are_placed_by_the_next_pass(tmp_path, monkeypatch):
+    from curation import importer
+
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+    place = stories.place_unplaced
+    monkeypatch.setattr(stories, "place_unplaced", lambda held=(): 0)  # killed before it
+    imported(*_three_files(tmp_path), seed(tmp_path, "gone", CAMERAS, "courier"))
+    assert UnplacedArticle.objects.count() == 4 and not Story.objects.exists()
+    Article.objects.get(key="gone").delete()  # meanwhile: its mark goes with it
+    monkeypatch.setattr(stories, "place_unplaced", place)
+    err = StringIO()
+    call_command("stories", stdout=StringIO(), stderr=err)
+    assert "Placed 3 articles an interrupted import left unplaced" in err.getvalue()
+    assert together("a", "b", "c") and not UnplacedArticle.objects.exists()
+    assert StoryKey.objects.filter(article__key="a").exists()
+
+
+def test_a_large_dry_run_leaves_no_marks_keys_or_stories(tmp_path, monkeypatch):
+    from curation import importer
+
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+    report = import_seeds([str(path) for path in _three_files(tmp_path)], dry_run=True, workers=1)
+    assert report.rolled_back and len(report.created) == 3
+    assert not Article.objects.exists() and not UnplacedArticle.objects.exists()
+    assert not StoryKey.objects.exists() and not Story.objects.exists()
+
+
+def _cards(client) -> int:
+    return (
+        client.get(reverse("curation:article-list")).content.decode().count('<article class="card')
+    )
+
+
+@pytest.mark.parametrize("regroup", ["split", "merge", "lead", "rebuild", "placing"])
+def test_what_regroups_stories_moves_the_public_version_so_cached_pages_follow(
+    tmp_path, client, editor, regroup, monkeypatch
+):
+    from curation import importer
+    from curation.filters import publication_version
+
+    cache.clear()
+    _three(tmp_path)
+    imported(seed(tmp_path, "alone", "Cinema reopens after flood repairs", "gazette"))
+    if regroup == "placing":
+        monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+        monkeypatch.setattr(stories, "place_unplaced", lambda held=(): 0)
+        imported(seed(tmp_path, "late", "Cinema reopens after flood repairs", "post"))
+        monkeypatch.undo()
+    assert _cards(client) == 2 + (regroup == "placing")  # now cached
+    before = publication_version()
+    if regroup == "split":
+        stories.split(Article.objects.get(key="a"), user=editor)
+    elif regroup == "merge":
+        stories.merge([Story.objects.get().pk, -Article.objects.get(key="alone").pk], user=editor)
+    elif regroup == "lead":
+        stories.choose_lead(Article.objects.get(key="a"), user=editor)
+    elif regroup == "rebuild":
+        call_command("stories", "--rebuild", stdout=StringIO(), stderr=StringIO())
+    else:
+        stories.place_unplaced()
+    assert publication_version() != before
+    expected = {"split": 3, "merge": 1, "lead": 2, "rebuild": 2, "placing": 2}[regroup]
+    assert _cards(client) == expected
+
+
+def test_what_the_parsing_workers_run_imports_no_django():
+    """Workers start clean ("spawn") and never set Django up: the codec, the canonical URLs,
+    the headlines and the story keys they compute must not need it."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys, curation.workers; "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'django'); "
+        "print(loaded); sys.exit(bool(loaded))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

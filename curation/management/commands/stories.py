@@ -35,6 +35,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["rebuild"]:
             self._rebuild(options)
+        elif placed := stories.place_unplaced():
+            # A large import killed before its last pass left these for whoever comes next.
+            self.stderr.write(f"Placed {placed:,} articles an interrupted import left unplaced.")
         found = stories.listing()
         if options["json"]:
             self.stdout.write(json.dumps(found, ensure_ascii=False))
