@@ -6,7 +6,10 @@
 2. Pushes: ``--pushes`` files POSTed to ``/api/ingest/`` by ``--clients`` concurrent clients
    (gunicorn, two workers importing), a share of them pushed twice; then checked: every push
    answered 202, every file imported exactly once (nothing lost, nothing doubled), with the
-   push latency's p50 and p99.
+   push latency's p50 and p99, the files imported a second and the files per run (pushes
+   waiting together are imported in one batch).
+3. A push backlog: the same pushes while no worker runs (a burst, or workers down), then the
+   workers started: files imported a second from then, to compare with a folder's.
 
 Everything runs on this machine, against the database in ``--pg-url`` (emptied first: never
 the development or the test database). Numbers: docs/ingest.md and BENCHMARKS.md.
@@ -174,7 +177,16 @@ def _pusher(port, token, jobs, results, lock):
             results.append((name, response.status, job, elapsed))
 
 
-def push_load(pg_url: str, pushes: int, clients: int, repeat_share: float, workers: int) -> dict:
+def push_load(
+    pg_url: str,
+    pushes: int,
+    clients: int,
+    repeat_share: float,
+    workers: int,
+    backlog: bool = False,
+) -> dict:
+    """Push the files and wait until every one is imported. ``backlog``: no worker runs
+    during the pushes; they start after the last one, and the import is timed from then."""
     env = environment(pg_url)
     empty(pg_url)
     token = manage(env, "sources", "add-push", "bench").strip().splitlines()[-1]
@@ -187,7 +199,7 @@ def push_load(pg_url: str, pushes: int, clients: int, repeat_share: float, worke
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=PROJECT_DIR, env=web_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    processes = start_workers(env, workers)
+    processes = [] if backlog else start_workers(env, workers)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -215,6 +227,10 @@ def push_load(pg_url: str, pushes: int, clients: int, repeat_share: float, worke
         for thread in threads:
             thread.join()
         pushed_seconds = time.perf_counter() - started
+        if backlog:
+            processes = start_workers(env, workers)
+            wait_for(pg_url, "SELECT count(*) >= %s FROM procrastinate_workers", 120, workers)
+            started = time.perf_counter()
         wait_for(pg_url, "SELECT count(*) = 0 FROM curation_delivery WHERE state = 'queued'", 3600)
         drained_seconds = time.perf_counter() - started
     finally:
@@ -229,6 +245,17 @@ def push_load(pg_url: str, pushes: int, clients: int, repeat_share: float, worke
     articles = value(pg_url, "SELECT count(*) FROM curation_article")
     deliveries = value(pg_url, "SELECT count(*) FROM curation_delivery")
     created = value(pg_url, "SELECT coalesce(sum(created), 0) FROM curation_ingestrun")
+    runs = value(pg_url, "SELECT count(*) FROM curation_ingestrun")
+    if backlog:
+        return {
+            "backlog": pushes,
+            "lost": pushes - articles,
+            "doubled": created - articles,
+            "seconds_until_all_imported": round(drained_seconds, 1),
+            "files_per_second": round(pushes / drained_seconds, 1),
+            "runs": runs,
+            "files_per_run": round(deliveries / runs, 1) if runs else 0,
+        }
     return {
         "pushes": len(results),
         "distinct_files": pushes,
@@ -244,6 +271,11 @@ def push_load(pg_url: str, pushes: int, clients: int, repeat_share: float, worke
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "pushes_per_second": round(len(results) / pushed_seconds, 1),
         "seconds_until_all_imported": round(drained_seconds, 1),
+        # Imported files a second, from the first push until the last file was imported.
+        "files_per_second": round(pushes / drained_seconds, 1),
+        # Pushes that waited together are imported together: one run per batch.
+        "runs": runs,
+        "files_per_run": round(deliveries / runs, 1) if runs else 0,
     }
 
 
@@ -257,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--push-workers", type=int, default=2, help="Workers during pushes.")
     parser.add_argument("--skip-folder", action="store_true")
     parser.add_argument("--skip-push", action="store_true")
+    parser.add_argument(
+        "--skip-backlog",
+        action="store_true",
+        help="Skip the pushes pushed while no worker runs, then imported as a backlog.",
+    )
     parser.add_argument("--corpus-dir", help="Where to keep the generated corpus (reused).")
     parser.add_argument("--json", help="Also write the results to this file.")
     args = parser.parse_args(argv)
@@ -273,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_push:
         row = push_load(args.pg_url, args.pushes, args.clients, 0.05, args.push_workers)
         results["push"] = row
+        print(json.dumps(row), flush=True)
+    if not args.skip_push and not args.skip_backlog:
+        row = push_load(
+            args.pg_url, args.pushes, args.clients, 0.05, args.push_workers, backlog=True
+        )
+        results["push_backlog"] = row
         print(json.dumps(row), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -12,13 +12,15 @@ or finds nothing of it and does it all again: every file lands exactly once.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from . import seedfile
@@ -43,6 +45,9 @@ from .models import (
 # lock; a lock per key would not let one job carry a whole batch of files, so keys share one of
 # this many locks, and a folder's changed files are batched lock by lock.
 KEY_LOCKS = 32
+# The PostgreSQL advisory locks that store the pushes of one key one at a time (the first of
+# the two numbers of ``pg_advisory_xact_lock``, so they collide with nobody else's).
+PUSH_KEY_LOCKS = 0x4E52
 
 
 class QueueRouter:
@@ -96,10 +101,11 @@ def record_run(
     source: Source | None = None,
     job_id: int | None = None,
     paths: Sequence[str] = (),
-    delivery: Delivery | None = None,
+    deliveries: Sequence[Delivery] = (),
 ) -> IngestRun:
-    """Write what an import did (``IngestRun`` and one ``IngestFailure`` per failed file),
-    settle earlier failures of the files that now imported, and stamp the source."""
+    """Write what an import did (``IngestRun`` and one ``IngestFailure`` per failed file, tied
+    to its delivery when it was pushed), settle earlier failures of the files that now
+    imported, and stamp the source."""
     now = timezone.now()
     run = IngestRun.objects.create(
         source=source,
@@ -109,9 +115,13 @@ def record_run(
         job_id=job_id,
         **report.counts(),
     )
+    pushed = {delivery.name: delivery for delivery in deliveries}
     failures = []
     for line in report.failed:
-        path = delivery.name if delivery else _failure_path(line, paths)
+        path = _failure_path(line, [*paths, *pushed])
+        delivery = pushed.get(path)
+        if delivery is None and len(deliveries) == 1 and not paths:
+            delivery, path = deliveries[0], deliveries[0].name  # the only file it can be about
         failures.append(
             IngestFailure(
                 run=run,
@@ -284,59 +294,179 @@ def check_push(name: str, data: bytes) -> None:
 
 
 def store_delivery(source: Source, name: str, data: bytes) -> tuple[Delivery, bool]:
-    """Keep a pushed file; the same bytes under the same name are the delivery already kept."""
+    """Keep a pushed file; the same bytes under the same name are the delivery already kept.
+
+    Call it in the transaction that queues the delivery's job (``tasks.push``).
+    """
+    key = seedfile.key_of(name)
+    if uses_queue():
+        # Pushes of one key are stored one at a time, each committed with its job before the
+        # next is stored: the order of their ids is then the order their jobs run in, and the
+        # order in which a batch may take them (``_claim``).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [PUSH_KEY_LOCKS, zlib.crc32(key.encode("utf-8")) - 2**31],
+            )
     return Delivery.objects.get_or_create(
         source=source,
         name=name,
         digest=seedfile.content_hash(data),
-        defaults={"content": data},
+        defaults={"content": data, "queue_lock": key_lock(key)},
     )
 
 
 def import_delivery(
-    delivery_id: int, *, job_id: int | None = None, trigger: str = IngestRun.Trigger.PUSH
+    delivery_id: int,
+    *,
+    job_id: int | None = None,
+    trigger: str = IngestRun.Trigger.PUSH,
+    batch_size: int | None = None,
+    drop_jobs: Callable[[list[int]], set[int]] | None = None,
 ) -> dict:
-    """Import a pushed file once: a delivery no longer queued was done by an earlier attempt."""
+    """Import a pushed file once, with other pushed files of its source still queued (up to
+    ``batch_size`` in all): one transaction, one run record, and each delivery its own outcome.
+
+    A delivery no longer queued was done by an earlier attempt or by another job's batch.
+    ``drop_jobs`` is given, in the batch's transaction, the queue's job ids of the other
+    deliveries it took, deletes those still waiting and returns them (``tasks.drop_jobs``).
+    Batches need the queue's row locks: without a queue (SQLite) a push is imported alone.
+    """
+    if batch_size is None:
+        batch_size = settings.NEWSROOM_INGEST_BATCH_FILES if uses_queue() else 1
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().select_related("source").get(pk=delivery_id)
+        # Only the delivery's row: locking its source too would have every push job of the
+        # source wait for the one before it.
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("source")
+            .get(pk=delivery_id)
+        )
         if delivery.state != Delivery.State.QUEUED:
             return {"already": delivery.outcome}
+        others = _claim(delivery, batch_size - 1)
+        if drop_jobs is not None and others:
+            dropped = drop_jobs([other.queue_job_id for other in others if other.queue_job_id])
+            # A delivery whose job no longer waits gave up after its retries: whatever made
+            # its import raise, it must not take a batch down with it, again and again.
+            others = [
+                other
+                for other in others
+                if other.queue_job_id is None or other.queue_job_id in dropped
+            ]
+        batch = [delivery, *others]
         started = timezone.now()
         report = import_documents(
-            [(delivery.name, bytes(delivery.content))],
+            [(pushed.name, bytes(pushed.content)) for pushed in batch],
             max_bytes=settings.NEWSROOM_SEED_MAX_BYTES,
         )
-        record_run(
+        run = record_run(
             report,
             trigger=trigger,
             started=started,
             source=delivery.source,
             job_id=job_id,
-            delivery=delivery,
+            deliveries=batch,
         )
-        _finish(delivery, report)
-    return report.counts()
+        _finish(batch, report, run)
+    return {**report.counts(), "deliveries": len(batch)}
 
 
-def _finish(delivery: Delivery, report: ImportReport) -> None:
-    delivery.outcome = next(
-        (
-            name
-            for name in ("failed", "skipped", "created", "updated", "unchanged")
-            if getattr(report, name)
-        ),
-        "failed",
+def _claim(delivery: Delivery, limit: int) -> list[Delivery]:
+    """Other deliveries ``delivery``'s job may import with it, oldest first, locked.
+
+    Only its source's (the run record is per source) and only under its queue lock: the
+    queue runs one job per lock at a time, so no other job imports these keys meanwhile. A
+    delivery another job holds is skipped, and so is one whose key has an earlier delivery
+    still queued (or being imported, uncommitted): the deliveries of a key are imported in the
+    order they were stored, one per batch, since a batch takes only the oldest of each key.
+    """
+    if limit < 1 or not delivery.queue_lock:
+        return []
+    # The oldest queued delivery of the key, looked up per candidate through its index: the
+    # same as "no earlier one queued", planned well even when the table's statistics say
+    # nothing is queued (a burst of pushes on a quiet day).
+    oldest_of_key = Delivery.objects.filter(key=OuterRef("key"), state=Delivery.State.QUEUED)
+    return list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(
+            source_id=delivery.source_id,
+            queue_lock=delivery.queue_lock,
+            state=Delivery.State.QUEUED,
+            pk=Subquery(oldest_of_key.order_by("pk").values("pk")[:1]),
+        )
+        .exclude(key=delivery.key)
+        .order_by("pk")[:limit]
     )
-    delivery.state = Delivery.State.FAILED if report.failed else Delivery.State.DONE
-    delivery.finished_at = timezone.now()
-    delivery.result = {
-        "errors": report.failed,
-        "skipped": report.skipped,
-        "warnings": report.warnings,
-        "conflicts": [str(conflict) for conflict in report.conflicts],
-        "kept": report.kept,
-    }
-    delivery.save(update_fields=["outcome", "state", "finished_at", "result"])
+
+
+def _finish(deliveries: Sequence[Delivery], report: ImportReport, run: IngestRun) -> None:
+    """Give each delivery its own outcome, state and report lines, and the run that did it."""
+    now = timezone.now()
+    parts = _split(report, deliveries)
+    # Most deliveries of a batch end alike (created, nothing to report): one UPDATE for each
+    # distinct ending, not one per delivery.
+    endings: dict[str, tuple[dict, list[int]]] = {}
+    for delivery in deliveries:
+        part = parts[delivery.pk]
+        delivery.outcome = next(
+            (
+                name
+                for name in ("failed", "skipped", "created", "updated", "unchanged")
+                if getattr(part, name)
+            ),
+            "failed",
+        )
+        delivery.state = Delivery.State.FAILED if part.failed else Delivery.State.DONE
+        delivery.finished_at = now
+        delivery.result = {
+            "errors": part.failed,
+            "skipped": part.skipped,
+            "warnings": part.warnings,
+            "conflicts": [str(conflict) for conflict in part.conflicts],
+            "kept": part.kept,
+        }
+        delivery.run = run
+        fields = {"outcome": delivery.outcome, "state": delivery.state, "result": delivery.result}
+        ending = json.dumps(fields, sort_keys=True)
+        endings.setdefault(ending, (fields, []))[1].append(delivery.pk)
+    for fields, ids in endings.values():
+        Delivery.objects.filter(pk__in=ids).update(**fields, finished_at=now, run=run)
+
+
+def _split(report: ImportReport, deliveries: Sequence[Delivery]) -> dict[int, ImportReport]:
+    """Each delivery's share of a batch's report, by its key (never two in a batch) and by the
+    file name its report lines start with."""
+    if len(deliveries) == 1:
+        return {deliveries[0].pk: report}
+    parts = {delivery.pk: ImportReport(found=1) for delivery in deliveries}
+    by_key = {delivery.key: parts[delivery.pk] for delivery in deliveries}
+    by_name = {delivery.name: parts[delivery.pk] for delivery in deliveries}
+    for name in ("created", "updated", "unchanged"):
+        for key in getattr(report, name):
+            if key in by_key:
+                getattr(by_key[key], name).append(key)
+    for conflict in report.conflicts:
+        if conflict.key in by_key:
+            by_key[conflict.key].conflicts.append(conflict)
+    for key, fields in report.kept.items():
+        if key in by_key:
+            by_key[key].kept[key] = fields
+    stray = []
+    for name in ("failed", "skipped", "warnings"):
+        for line in getattr(report, name):
+            part = by_name.get(_failure_path(line, list(by_name)))
+            if part is not None:
+                getattr(part, name).append(line)
+            elif name == "failed":
+                stray.append(line)
+    if stray:
+        # Every failure line names its file; should one not, a delivery left with no outcome
+        # at all must still say why it failed.
+        for part in parts.values():
+            if not any((part.created, part.updated, part.unchanged, part.skipped, part.failed)):
+                part.failed.extend(stray)
+    return parts
 
 
 # -- the admin's actions -------------------------------------------------------------------
@@ -358,11 +488,15 @@ def retry_failures(failures: Iterable[IngestFailure]) -> ImportReport:
             paths[failure.path] = failure
     with transaction.atomic():
         report = import_seeds(list(paths), workers=1) if paths else ImportReport()
+        reports = {}
         for delivery in pushed.values():
-            one = import_documents([(delivery.name, bytes(delivery.content))])
-            _finish(delivery, one)
-            _merge_reports(report, one)
-        record_run(report, trigger=IngestRun.Trigger.RETRY, started=started, paths=list(paths))
+            reports[delivery.pk] = import_documents([(delivery.name, bytes(delivery.content))])
+            _merge_reports(report, reports[delivery.pk])
+        run = record_run(
+            report, trigger=IngestRun.Trigger.RETRY, started=started, paths=list(paths)
+        )
+        for delivery in pushed.values():
+            _finish([delivery], reports[delivery.pk], run)
         # A watched folder's file that now imported is no longer marked failed there.
         landed = {*report.created, *report.updated, *report.unchanged}
         for failure in paths.values():

@@ -1049,6 +1049,26 @@ class Delivery(models.Model):
         help_text="created, updated, unchanged, skipped or failed, once imported.",
     )
     result = models.JSONField(default=dict, blank=True, help_text="The import's report lines.")
+    key = models.CharField(
+        max_length=seedfile.MAX_KEY_LENGTH,
+        blank=True,
+        help_text="The article key the file name gives.",
+    )
+    # The job queue's lock its job was queued with (``ingest.key_lock``): a push's job takes
+    # other deliveries into its batch only under its own lock, so no other job imports the same
+    # keys meanwhile.
+    queue_lock = models.CharField(max_length=40, blank=True, editable=False)
+    # Its job in the queue: a batch that takes this delivery deletes that job (it would only
+    # find the delivery done, and every job waiting in the queue slows each fetch).
+    queue_job_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    run = models.ForeignKey(
+        "IngestRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        help_text="The run that imported it: one run may import a batch of pushed files.",
+    )
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -1058,9 +1078,25 @@ class Delivery(models.Model):
                 fields=["source", "name", "digest"], name="unique_delivery_bytes"
             )
         ]
+        # What a push's job looks up: the queued deliveries it may batch, and whether an
+        # earlier delivery of a key is still queued.
+        indexes = [
+            models.Index(
+                fields=["source", "queue_lock", "id"],
+                condition=Q(state="queued"),
+                name="delivery_queued_by_lock",
+            ),
+            models.Index(
+                fields=["key", "id"], condition=Q(state="queued"), name="delivery_queued_by_key"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}: {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.key = seedfile.key_of(self.name)[: seedfile.MAX_KEY_LENGTH]
+        super().save(*args, **kwargs)
 
 
 class IngestRun(models.Model):

@@ -2,8 +2,9 @@
 
 On PostgreSQL they go through Procrastinate's job queue, which lives in the same database:
 a push or a folder's changes are queued in the same transaction that records them, jobs that
-import the same keys share a lock (``ingest.key_lock``), folders are polled by a periodic task
-(no cron), and the jobs of a worker that stopped sending heartbeats are handed to another.
+import the same keys share a lock (``ingest.key_lock``), a push's job imports the pushes waiting
+under its lock with its own, folders are polled by a periodic task (no cron), and the jobs of a
+worker that stopped sending heartbeats are handed to another.
 ``manage.py ingest_worker`` runs a worker; any number of them, on any number of machines.
 
 On SQLite (the demo) there is no queue: the same functions run in-process, right after the
@@ -19,14 +20,14 @@ import signal
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from procrastinate import RetryStrategy
 from procrastinate import jobs as queue_jobs
 from procrastinate import manager as queue_manager
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
-from . import ingest, seedfile
+from . import ingest
 from .models import Delivery, Source
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,13 @@ def ingest_files(context, source_id: int, paths: list[str]) -> dict:
 
 @app.task(name="curation.ingest_delivery", queue=QUEUE, pass_context=True, retry=RETRY)
 def ingest_delivery(context, delivery_id: int) -> dict:
-    return ingest.import_delivery(delivery_id, job_id=context.job.id)
+    # A retried job (its worker died, or the import raised) imports its own delivery alone:
+    # whatever went wrong, the others it had taken go back to their own jobs instead of
+    # waiting out its retries with it.
+    batch_size = 1 if context.job.attempts else None
+    return ingest.import_delivery(
+        delivery_id, job_id=context.job.id, batch_size=batch_size, drop_jobs=drop_jobs
+    )
 
 
 @app.periodic(cron=f"* * * * * */{settings.NEWSROOM_INGEST_POLL_SECONDS}")
@@ -87,6 +94,19 @@ def defer_in_transaction(task, lock: str, **arguments) -> int:
     return queue_jobs.JobDeferrer(_TRANSACTIONAL, job).defer(**arguments)
 
 
+def drop_jobs(job_ids: list[int]) -> set[int]:
+    """Delete those of these jobs still waiting, in the caller's transaction, and return them:
+    the jobs of deliveries a batch took would only find them done, and every job waiting in the
+    queue makes each fetch of a job slower. Procrastinate's own cancel
+    (``cancel_job_by_id(delete_job=True)``), for all of them in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT procrastinate_cancel_job_v1(id, false, true) FROM unnest(%s::bigint[]) AS id",
+            [job_ids],
+        )
+        return {row[0] for row in cursor.fetchall() if row[0] is not None}
+
+
 def poll_folders() -> int:
     """Look into every enabled watched folder and import what is new or changed: queue it (on
     PostgreSQL, in the transaction that marks the files queued) or import it now (SQLite).
@@ -113,8 +133,10 @@ def push(source: Source, name: str, data: bytes) -> tuple[Delivery, bool]:
     with transaction.atomic():
         delivery, new = ingest.store_delivery(source, name, data)
         if new and ingest.uses_queue():
-            lock = ingest.key_lock(seedfile.key_of(delivery.name))
-            defer_in_transaction(ingest_delivery, lock, delivery_id=delivery.pk)
+            delivery.queue_job_id = defer_in_transaction(
+                ingest_delivery, delivery.queue_lock, delivery_id=delivery.pk
+            )
+            delivery.save(update_fields=["queue_job_id"])
     if new and not ingest.uses_queue():
         ingest.import_delivery(delivery.pk)
         delivery.refresh_from_db()

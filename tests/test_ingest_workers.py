@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
+from curation import tasks
+from curation.models import Article, Delivery, IngestFailure, IngestRun, Source
 from tests.conftest import PROJECT_DIR
 
 # Committed data, which the worker processes can see (PostgreSQL; unused on SQLite).
@@ -223,3 +226,154 @@ def test_a_worker_killed_mid_batch_leaves_every_file_imported_exactly_once(
             )
             == 0
         )
+
+
+# -- pushes ------------------------------------------------------------------------------------
+
+CORRECTED = 20
+NO_PUSH_QUEUED = "SELECT count(*) = 0 FROM curation_delivery WHERE state = 'queued'"
+NO_PUSH_JOB_LEFT = (
+    "SELECT count(*) = 0 FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+    "AND task_name = 'curation.ingest_delivery'"
+)
+# Queued deliveries some job holds locked: more than one is a batch being imported. (A key
+# share lock, taken and let go at once, only makes a job skip or wait a moment for a row.)
+HELD_IN_A_BATCH = (
+    "SELECT (SELECT count(*) FROM curation_delivery WHERE state = 'queued') - "
+    "(SELECT count(*) FROM (SELECT id FROM curation_delivery WHERE state = 'queued' "
+    "FOR KEY SHARE SKIP LOCKED) AS free) > 1"
+)
+
+
+def push_source() -> Source:
+    return Source.objects.create(name="agency", kind=Source.Kind.PUSH)
+
+
+def push_stories(source: Source, count: int = FILES) -> None:
+    for number in range(count):
+        tasks.push(source, f"story_{number:04d}.txt", SEED.format(n=number).encode())
+
+
+@pytest.mark.parametrize("engine", [ENGINE])
+def test_pushes_are_imported_in_batches_exactly_once_and_in_order(deployment, engine):
+    source = push_source()
+    push_stories(source)
+    # Corrections pushed while the first versions still wait for a worker.
+    for number in range(CORRECTED):
+        data = SEED.format(n=f"{number} corrected").encode()
+        tasks.push(source, f"story_{number:04d}.txt", data)
+    if engine == "queue":
+        deployment.start_worker()
+        deployment.start_worker()
+        deployment.wait_for(NO_PUSH_QUEUED, "every push imported")
+        # Nothing left waiting: a batch deletes the jobs of the deliveries it took.
+        deployment.wait_for(NO_PUSH_JOB_LEFT, "every push job ended")
+
+    assert Article.objects.count() == FILES
+    corrected = Article.objects.filter(title__endswith=" corrected")
+    assert corrected.count() == CORRECTED
+    assert set(corrected.values_list("version", flat=True)) == {2}
+    assert not Article.objects.exclude(title__endswith=" corrected").exclude(version=1).exists()
+    totals = IngestRun.objects.aggregate(created=Sum("created"), updated=Sum("updated"))
+    assert totals == {"created": FILES, "updated": CORRECTED}
+    assert not IngestFailure.objects.exists()
+    deliveries = list(Delivery.objects.order_by("pk"))
+    assert [delivery.outcome for delivery in deliveries] == (
+        ["created"] * FILES + ["updated"] * CORRECTED
+    )
+    assert all(delivery.run_id for delivery in deliveries)
+    runs = IngestRun.objects.count()
+    if engine == "queue":
+        assert runs <= len(deliveries) // 2  # pushes that waited together went together
+    else:
+        assert runs == len(deliveries)  # without a queue each push is imported in its request
+
+
+@pytest.mark.parametrize("engine", [ENGINE])
+def test_a_worker_killed_mid_batch_of_pushes_leaves_each_imported_exactly_once(deployment, engine):
+    if engine == "queue":
+        source = push_source()
+        push_stories(source)
+        first = deployment.start_worker()
+        deployment.wait_for(HELD_IN_A_BATCH, "the first worker importing a batch")
+        os.kill(first.pid, signal.SIGKILL)
+        killed_jobs = deployment.query(
+            "SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
+            "AND task_name = 'curation.ingest_delivery'"
+        )
+        first.wait()
+        assert killed_jobs
+    else:
+        # No queue and no worker for pushes: the process killed is one importing a batch.
+        deployment.manage("shell", "-c", STORE_PUSHES)
+        importing = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", IMPORT_QUEUED_PUSHES],
+            cwd=PROJECT_DIR,
+            env=deployment.env,
+        )
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while not _writing(deployment.sqlite_file):
+                assert importing.poll() is None, "the import ended before it was killed"
+                assert time.monotonic() < deadline, "the import never began"
+                time.sleep(0.01)  # polling a condition, with a deadline
+            os.kill(importing.pid, signal.SIGKILL)
+        finally:
+            importing.wait()
+        killed_jobs = []
+        # The batch was one transaction: nothing of it is left, every push still queued.
+        assert deployment.value("SELECT count(*) FROM curation_article") == 0
+        assert deployment.value("SELECT count(*) FROM curation_ingestrun") == 0
+        assert (
+            deployment.value("SELECT count(*) FROM curation_delivery WHERE state = 'queued'")
+            == FILES
+        )
+
+    if engine == "queue":
+        deployment.start_worker()
+        deployment.wait_for(NO_PUSH_QUEUED, "every push imported after the kill")
+        deployment.wait_for(NO_PUSH_JOB_LEFT, "every push job ended")
+    else:
+        deployment.manage("shell", "-c", IMPORT_QUEUED_PUSHES)
+    assert_every_file_imported_exactly_once(deployment)
+    assert deployment.value("SELECT count(*) FROM curation_delivery WHERE run_id IS NULL") == 0
+    assert deployment.value("SELECT count(*) FROM curation_delivery WHERE outcome = 'created'") == (
+        FILES
+    )
+    for (job_id,) in killed_jobs:  # retried once its worker was found dead, and done once
+        assert (
+            deployment.value(f"SELECT count(*) FROM curation_ingestrun WHERE job_id = {job_id}")
+            == 1
+        )
+
+
+# The SQLite variant's two processes: one keeps the pushes, one imports them in batches.
+STORE_PUSHES = f"""
+from django.db import transaction
+from curation import ingest
+from curation.models import Source
+source = Source.objects.create(name="agency", kind=Source.Kind.PUSH)
+for number in range({FILES}):
+    with transaction.atomic():
+        ingest.store_delivery(source, f"story_{{number:04d}}.txt", {SEED!r}.format(n=number).encode())
+"""
+IMPORT_QUEUED_PUSHES = """
+from curation import ingest
+from curation.models import Delivery
+while (queued := Delivery.objects.filter(state="queued").order_by("pk").first()) is not None:
+    ingest.import_delivery(queued.pk, batch_size=1000)
+"""
+
+
+def _writing(database: Path) -> bool:
+    """Whether another process is inside a write transaction of the SQLite database."""
+    probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True
+    else:
+        probe.execute("ROLLBACK")
+        return False
+    finally:
+        probe.close()

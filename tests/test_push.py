@@ -189,3 +189,16 @@ def test_a_push_of_a_deleted_article_is_skipped_and_says_who_deleted_it(
 
 def test_get_on_the_push_endpoint_is_405(client):
     assert client.get(PUSH).status_code == 405
+
+
+def test_a_correction_pushed_while_the_first_version_waits_lands_after_it(
+    client, sender, run_ingest_jobs
+):
+    _, token = sender
+    first = push(client, token).json()
+    second = push(client, token, data=SEED.replace(b"Pushed story", b"Pushed, corrected")).json()
+    run_ingest_jobs()
+    assert job(client, token, first["url"]).json()["outcome"] == "created"
+    assert job(client, token, second["url"]).json()["outcome"] == "updated"
+    article = Article.objects.get(key="pushed")
+    assert (article.title, article.version) == ("Pushed, corrected", 2)
