@@ -493,7 +493,11 @@ def retry_failures(failures: Iterable[IngestFailure]) -> ImportReport:
             reports[delivery.pk] = import_documents([(delivery.name, bytes(delivery.content))])
             _merge_reports(report, reports[delivery.pk])
         run = record_run(
-            report, trigger=IngestRun.Trigger.RETRY, started=started, paths=list(paths)
+            report,
+            trigger=IngestRun.Trigger.RETRY,
+            started=started,
+            paths=list(paths),
+            deliveries=list(pushed.values()),
         )
         for delivery in pushed.values():
             _finish([delivery], reports[delivery.pk], run)

@@ -203,9 +203,19 @@ def hold_imported(written: Written) -> list[Entry]:
     (``place_unplaced``): mark the batch's articles unplaced, in the batch's transaction, and
     return what the import holds of them until then."""
     entries = _entries(written)
-    UnplacedArticle.objects.bulk_create(
-        [UnplacedArticle(article_id=entry.id) for entry in entries], ignore_conflicts=True
-    )
+    among = _among(entry.id for entry in entries)
+    if isinstance(among, RawSQL):
+        table = connection.ops.quote_name(UnplacedArticle._meta.db_table)
+        with connection.cursor() as cursor:
+            # "WHERE true": SQLite's grammar needs it between a SELECT and ON CONFLICT.
+            cursor.execute(
+                f"INSERT INTO {table} (article_id) {among.sql} WHERE true ON CONFLICT DO NOTHING",
+                among.params,
+            )
+    else:
+        UnplacedArticle.objects.bulk_create(
+            [UnplacedArticle(article_id=entry.id) for entry in entries], ignore_conflicts=True
+        )
     return entries
 
 
@@ -307,8 +317,8 @@ def _insert_keys(rows: list[tuple[int, int]]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} (key, article_id) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                # COPY's text format built in one join: a third of the time of row by row.
+                copy.write("".join(f"{key}\t{article}\n" for key, article in rows))
             return
         cursor.executemany(f"INSERT INTO {table} (key, article_id) VALUES (%s, %s)", rows)
 
@@ -841,7 +851,9 @@ def _write_all_keys(entries: list[Entry], say: Callable[[str, int, int], None]) 
 def _indexes_built_after() -> Iterator[None]:
     """Drop the key table's indexes for a bulk load and build them again after it, in the
     caller's transaction: building an index once from every key is several times quicker than
-    growing it row by row."""
+    growing it row by row. On PostgreSQL its foreign key goes too and comes back checked in
+    one join, where a million rows would each fire a deferred check (two thirds of the load's
+    time); until the end of the transaction that locks articles against other writers."""
     quote = connection.ops.quote_name
     table = quote(StoryKey._meta.db_table)
     indexes = [
@@ -851,17 +863,38 @@ def _indexes_built_after() -> Iterator[None]:
         )
         for index in StoryKey._meta.indexes
     ]
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        foreign_keys = [
+            quote(name)
+            for name, found in connection.introspection.get_constraints(
+                cursor, StoryKey._meta.db_table
+            ).items()
+            if found["foreign_key"] and postgresql
+        ]
+        if postgresql:
+            # Checks still deferred in this transaction must run before the table is altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")
+        if postgresql:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     yield
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The rows' deferred foreign-key checks must run before the table's index is built.
+        if postgresql:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for name, columns in indexes:
             cursor.execute(f"CREATE INDEX {name} ON {table} ({columns})")
-        if connection.vendor == "postgresql":
+        article = StoryKey._meta.get_field("article")
+        for name in foreign_keys:
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY "
+                f"({quote(article.column)}) REFERENCES {quote(Article._meta.db_table)} "
+                f"({quote(article.target_field.column)}) DEFERRABLE INITIALLY DEFERRED"
+            )
+        if postgresql:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 

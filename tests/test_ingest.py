@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from curation import ingest, tasks
 from curation.importer import import_seeds
@@ -324,6 +325,26 @@ def test_a_retry_that_still_fails_keeps_the_failure_open(folder, super_client):
     )
     assert "1 failed" in messages(response)[0]
     assert IngestFailure.objects.filter(resolved_at__isnull=True).count() == 2
+
+
+def test_a_pushed_file_retried_twice_is_read_from_its_kept_bytes_each_time(super_client):
+    """A retry's new failure stays tied to its delivery, so the next retry reads the kept
+    bytes again instead of looking for the pushed name on disk."""
+    wire = Source(name="Wire", kind=Source.Kind.PUSH)
+    wire.new_token()
+    wire.save()
+    # Past the push endpoint's check (a file that parsed then, say, under an older codec).
+    delivery, _ = ingest.store_delivery(wire, "late.txt", BAD.encode())
+    ingest.import_delivery(delivery.pk)
+    for _ in range(2):
+        failure = IngestFailure.objects.get(resolved_at__isnull=True)
+        assert failure.delivery_id == delivery.pk
+        ingest.retry_failures([failure])
+        newest = IngestFailure.objects.latest("id")
+        assert newest.delivery_id == delivery.pk, newest.reason
+        assert newest.reason.startswith("late.txt:3: invalid YAML front matter")
+        failure.resolved_at = timezone.now()  # an editor closes the old one, keeps the new
+        failure.save(update_fields=["resolved_at"])
 
 
 def test_folder_jobs_join_the_transaction_even_where_the_queue_has_its_own_connection(

@@ -564,7 +564,15 @@ def test_a_large_import_finds_the_stories_a_batch_by_batch_import_finds(tmp_path
     assert not UnplacedArticle.objects.exists()
     with connection.cursor() as cursor:
         built = connection.introspection.get_constraints(cursor, StoryKey._meta.db_table)
-    assert {"storykey_key_article", "storykey_article"} <= set(built)
+        assert {"storykey_key_article", "storykey_article"} <= set(built)
+        references = [found["foreign_key"] for found in built.values() if found["foreign_key"]]
+        assert references == [("curation_article", "id")]
+        if connection.vendor == "postgresql":  # dropped for the load, back as Django made it
+            cursor.execute(
+                "SELECT condeferrable, condeferred FROM pg_constraint "
+                "WHERE conrelid = 'curation_storykey'::regclass AND contype = 'f'"
+            )
+            assert cursor.fetchall() == [(True, True)]
 
 
 def test_a_large_import_into_a_newsroom_keeps_its_stories_and_decisions(
@@ -595,6 +603,8 @@ def test_articles_a_killed_import_left_unplaced_are_placed_by_the_next_pass(tmp_
     monkeypatch.setattr(stories, "place_unplaced", lambda held=(): 0)  # killed before it
     imported(*_three_files(tmp_path), seed(tmp_path, "gone", CAMERAS, "courier"))
     assert UnplacedArticle.objects.count() == 4 and not Story.objects.exists()
+    imported(seed(tmp_path, "a", CAMERAS, "courier", quality=41))  # changed, still marked once
+    assert UnplacedArticle.objects.count() == 4
     Article.objects.get(key="gone").delete()  # meanwhile: its mark goes with it
     monkeypatch.setattr(stories, "place_unplaced", place)
     err = StringIO()
