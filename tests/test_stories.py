@@ -675,3 +675,28 @@ def test_what_the_parsing_workers_run_imports_no_django():
     )
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_large_import_on_sqlite_runs_with_the_default_page_cache_and_restores_it(
+    tmp_path, monkeypatch
+):
+    from curation import importer
+
+    def page_cache() -> int | None:
+        if connection.vendor != "sqlite":
+            return None  # PostgreSQL's memory is the server's: nothing to change
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    configured = page_cache()
+    during = []
+    place = stories.place_unplaced
+    monkeypatch.setattr(importer, "PLACE_AFTER_FILES", 1)
+    monkeypatch.setattr(stories, "place_unplaced", lambda held=(): during.append(page_cache()))
+    imported(*_three_files(tmp_path))
+    if connection.vendor == "sqlite":
+        assert (during, page_cache()) == ([-2000], configured) and configured != -2000
+    else:
+        assert during == [None]
+    assert place() == 3 and together("a", "b", "c")
